@@ -1,0 +1,74 @@
+// Package app wires mtauth together from its settings: the DynamoDB
+// store, the auth service and the Data API handlers. Lambda functions and
+// the local server build the same thing here, so they cannot drift.
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/mtauth/mtauth/pkg/apigw"
+	"github.com/mtauth/mtauth/pkg/auth"
+	"github.com/mtauth/mtauth/pkg/config"
+	"github.com/mtauth/mtauth/pkg/dataapi"
+	"github.com/mtauth/mtauth/pkg/logctx"
+	"github.com/mtauth/mtauth/pkg/storage/dynamo"
+)
+
+// App is a configured mtauth.
+type App struct {
+	Settings config.Settings
+	Store    *dynamo.Store
+	Service  *auth.Service
+	API      *dataapi.API
+	Log      *slog.Logger
+}
+
+// New builds mtauth over a DynamoDB client. now is the clock.
+func New(settings config.Settings, api dynamo.API, now func() time.Time, log *slog.Logger) *App {
+	store := dynamo.New(api, settings.TableName)
+	svc := auth.New(store, auth.Lifetimes{
+		AccessToken:       settings.AccessTokenTTL,
+		Session:           settings.SessionTimeout,
+		RememberedSession: settings.RememberedSessionTimeout,
+	}, now, log)
+	return &App{Settings: settings, Store: store, Service: svc, API: dataapi.New(svc, log), Log: log}
+}
+
+// NewLogger returns the JSON logger mtauth writes to stderr (CloudWatch
+// Logs in Lambda), carrying each request's id and client IP.
+func NewLogger() *slog.Logger {
+	return slog.New(logctx.NewHandler(slog.NewJSONHandler(os.Stderr, nil)))
+}
+
+// LambdaFromEnv builds, once per cold start, the handler of a Lambda
+// function serving the given endpoints, from the environment.
+func LambdaFromEnv(ctx context.Context, serves ...dataapi.Endpoint) (apigw.LambdaHandler, error) {
+	settings, err := config.FromEnv(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	client, err := dynamo.NewClient(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("dynamodb client: %w", err)
+	}
+	a := New(settings, client, time.Now, NewLogger())
+	return apigw.Handler(a.API.Handler(serves...)), nil
+}
+
+// RunLambda is the whole of a function's main: build the handler once,
+// at cold start, then serve invocations with it. A bad setting stops the
+// function with the reason in its log.
+func RunLambda(serves ...dataapi.Endpoint) {
+	handler, err := LambdaFromEnv(context.Background(), serves...)
+	if err != nil {
+		slog.Error("cannot start", "error", err.Error())
+		os.Exit(1)
+	}
+	lambda.Start(handler)
+}

@@ -1,0 +1,288 @@
+// Package auth is mtauth's sign-in, session and access-token service. It
+// knows users, sessions, tokens and time, and nothing of HTTP, headers,
+// cookies or status codes: the Data API layer translates requests into
+// calls here and errors back into responses.
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/mtauth/mtauth/pkg/password"
+	"github.com/mtauth/mtauth/pkg/secret"
+	"github.com/mtauth/mtauth/pkg/storage"
+)
+
+// Errors callers map to answers. Internal reasons (wrong password, user
+// disabled, ...) are logged, never returned, so clients cannot tell them
+// apart.
+var (
+	// ErrInvalidLogin: sign-in refused, whatever the reason.
+	ErrInvalidLogin = errors.New("auth: invalid login")
+	// ErrUnauthorized: the credentials presented do not (or no longer) work.
+	ErrUnauthorized = errors.New("auth: unauthorized")
+	// ErrUnavailable: storage failed; nothing was changed that the caller
+	// could observe, and trying again may succeed.
+	ErrUnavailable = errors.New("auth: service unavailable")
+)
+
+// PermissionSignInDataAPI is the permission a non-superuser needs to sign
+// in through the Data API.
+const PermissionSignInDataAPI = "sign_in_data_api"
+
+// PasswordKind selects which of a user's passwords a sign-in checks.
+type PasswordKind int
+
+// Data API v1 and v2 check the sign-in password; v3 and later the web
+// services password.
+const (
+	SignInPassword PasswordKind = iota
+	WebServicesPassword
+)
+
+// Lifetimes configures how long sessions and tokens live.
+type Lifetimes struct {
+	AccessToken       time.Duration
+	Session           time.Duration
+	RememberedSession time.Duration
+}
+
+// Service signs users in and out and issues and revokes access tokens.
+type Service struct {
+	store     storage.Store
+	lifetimes Lifetimes
+	now       func() time.Time
+	log       *slog.Logger
+}
+
+// New returns a service. now is the clock (time.Now in production; tests
+// pass a controllable one); log receives the audit events.
+func New(store storage.Store, lifetimes Lifetimes, now func() time.Time, log *slog.Logger) *Service {
+	return &Service{store: store, lifetimes: lifetimes, now: now, log: log}
+}
+
+// Credentials are what a request presented to prove who it is.
+type Credentials struct {
+	SessionID string
+	// AccessToken is the token presented; AccessTokenPresented tells an
+	// empty token (which never works) from none at all.
+	AccessToken          string
+	AccessTokenPresented bool
+}
+
+// SignInRequest is a sign-in attempt.
+type SignInRequest struct {
+	Username, Password string
+	Check              PasswordKind
+	ClientID           string
+	Remember           bool
+}
+
+// Grant is what a successful sign-in hands out.
+type Grant struct {
+	SessionID   string
+	AccessToken string
+	ExpiresIn   time.Duration
+	Remember    bool
+}
+
+// Token is a newly issued access token.
+type Token struct {
+	AccessToken string
+	ExpiresIn   time.Duration
+}
+
+// SignIn checks the credentials and, if they are good, starts a session
+// with its first access token. Every refusal is ErrInvalidLogin.
+func (s *Service) SignIn(ctx context.Context, req SignInRequest) (Grant, error) {
+	user, err := s.store.GetUser(ctx, req.Username)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		// Do the work of a password check anyway, so the time taken does
+		// not tell an attacker whether the username exists.
+		password.VerifyDummy(req.Password)
+		return Grant{}, s.refuse(ctx, req, "unknown user")
+	case err != nil:
+		return Grant{}, s.unavailable(ctx, "read user", err)
+	}
+	if reason := s.checkUser(user, req); reason != "" {
+		return Grant{}, s.refuse(ctx, req, reason)
+	}
+
+	now := s.now()
+	sessionID, tokenID := secret.New(), secret.New()
+	session := storage.Session{
+		IDHash: secret.Hash(sessionID), Username: user.Username, ClientID: req.ClientID, Remember: req.Remember,
+		CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(s.sessionLifetime(req.Remember)),
+	}
+	token := s.newToken(tokenID, session.IDHash, user.Username, req.Remember, now)
+	switch err := s.store.CreateSession(ctx, session, token); {
+	case errors.Is(err, storage.ErrPreconditionFailed):
+		return Grant{}, s.refuse(ctx, req, "user deactivated during sign-in")
+	case err != nil:
+		return Grant{}, s.unavailable(ctx, "create session", err)
+	}
+	s.log.InfoContext(ctx, "signed in", "event", "signed_in", "user", user.Username, "userId", user.ID, "clientId", req.ClientID, "remember", req.Remember)
+	return Grant{SessionID: sessionID, AccessToken: tokenID, ExpiresIn: s.lifetimes.AccessToken, Remember: req.Remember}, nil
+}
+
+// checkUser returns why user may not sign in with req, or "" if it may.
+// The password is checked first so every refusal costs the same.
+func (s *Service) checkUser(user storage.User, req SignInRequest) string {
+	hash := user.PasswordHash
+	if req.Check == WebServicesPassword {
+		hash = user.WebServicesPasswordHash
+	}
+	if hash == "" {
+		password.VerifyDummy(req.Password)
+		return "no password of the required kind is set"
+	}
+	if ok, err := password.Verify(req.Password, hash); err != nil {
+		return "stored password hash is malformed"
+	} else if !ok || req.Password == "" {
+		return "wrong password"
+	}
+	switch {
+	case user.Status != storage.UserActive:
+		return "user is " + string(user.Status)
+	case !user.Superuser && !slices.Contains(user.Permissions, PermissionSignInDataAPI):
+		return "user lacks the sign_in_data_api permission"
+	}
+	return ""
+}
+
+// CheckAccessToken reports whether an access token works now: it, its
+// session and its user are all live. This is the Data API's global check.
+func (s *Service) CheckAccessToken(ctx context.Context, accessToken string) error {
+	_, _, err := s.store.ValidateAccessToken(ctx, secret.Hash(accessToken), s.now())
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return ErrUnauthorized
+	case err != nil:
+		return s.unavailable(ctx, "validate access token", err)
+	}
+	return nil
+}
+
+// IssueToken mints another access token for the session the credentials
+// identify (a session id, or a live access token of the session). Older
+// tokens keep working; the session's lifetime starts again.
+func (s *Service) IssueToken(ctx context.Context, creds Credentials) (Token, error) {
+	now := s.now()
+	var (
+		sessionHash, username, presented string
+		remember                         bool
+	)
+	switch {
+	case creds.AccessTokenPresented:
+		t, err := s.store.GetAccessToken(ctx, secret.Hash(creds.AccessToken), now)
+		if err != nil {
+			return Token{}, s.denied(ctx, "read access token", err)
+		}
+		sessionHash, username, remember, presented = t.SessionIDHash, t.Username, t.SessionRemember, t.IDHash
+	case creds.SessionID != "":
+		sess, err := s.store.GetSession(ctx, secret.Hash(creds.SessionID), now)
+		if err != nil {
+			return Token{}, s.denied(ctx, "read session", err)
+		}
+		sessionHash, username, remember = sess.IDHash, sess.Username, sess.Remember
+	default:
+		return Token{}, ErrUnauthorized
+	}
+	tokenID := secret.New()
+	err := s.store.AddAccessToken(ctx, storage.NewToken{
+		Token:              s.newToken(tokenID, sessionHash, username, remember, now),
+		SessionExpiresAt:   now.Add(s.sessionLifetime(remember)),
+		PresentedTokenHash: presented,
+	}, now)
+	if err != nil {
+		return Token{}, s.denied(ctx, "add access token", err)
+	}
+	return Token{AccessToken: tokenID, ExpiresIn: s.lifetimes.AccessToken}, nil
+}
+
+// RevokeToken ends one access token, the one presented. Its session and
+// the session's other tokens live on.
+func (s *Service) RevokeToken(ctx context.Context, creds Credentials) error {
+	if !creds.AccessTokenPresented {
+		return ErrUnauthorized
+	}
+	now := s.now()
+	t, err := s.store.GetAccessToken(ctx, secret.Hash(creds.AccessToken), now)
+	if err != nil {
+		return s.denied(ctx, "read access token", err)
+	}
+	if err := s.store.DeleteAccessToken(ctx, t, now); err != nil {
+		return s.denied(ctx, "delete access token", err)
+	}
+	s.log.InfoContext(ctx, "access token revoked", "event", "token_revoked", "user", t.Username)
+	return nil
+}
+
+// SignOut ends the session the credentials identify, and with it every
+// access token of the session, at once.
+func (s *Service) SignOut(ctx context.Context, creds Credentials) error {
+	now := s.now()
+	var (
+		sess      storage.Session
+		presented string
+	)
+	switch {
+	case creds.AccessTokenPresented:
+		t, err := s.store.GetAccessToken(ctx, secret.Hash(creds.AccessToken), now)
+		if err != nil {
+			return s.denied(ctx, "read access token", err)
+		}
+		sess = storage.Session{IDHash: t.SessionIDHash, Username: t.Username}
+		presented = t.IDHash
+	case creds.SessionID != "":
+		var err error
+		if sess, err = s.store.GetSession(ctx, secret.Hash(creds.SessionID), now); err != nil {
+			return s.denied(ctx, "read session", err)
+		}
+	default:
+		return ErrUnauthorized
+	}
+	if err := s.store.DeleteSession(ctx, sess, presented, now); err != nil {
+		return s.denied(ctx, "delete session", err)
+	}
+	s.log.InfoContext(ctx, "signed out", "event", "signed_out", "user", sess.Username)
+	return nil
+}
+
+func (s *Service) newToken(id, sessionHash, username string, remember bool, now time.Time) storage.AccessToken {
+	return storage.AccessToken{
+		IDHash: secret.Hash(id), SessionIDHash: sessionHash, Username: username, SessionRemember: remember,
+		CreatedAt: now, ExpiresAt: now.Add(s.lifetimes.AccessToken),
+	}
+}
+
+func (s *Service) sessionLifetime(remember bool) time.Duration {
+	if remember {
+		return s.lifetimes.RememberedSession
+	}
+	return s.lifetimes.Session
+}
+
+func (s *Service) refuse(ctx context.Context, req SignInRequest, reason string) error {
+	s.log.WarnContext(ctx, "sign-in refused", "event", "sign_in_refused", "reason", reason, "user", req.Username, "clientId", req.ClientID)
+	return ErrInvalidLogin
+}
+
+// denied maps a storage error on a credential path: missing, expired or
+// no longer valid records are ErrUnauthorized; anything else is an outage.
+func (s *Service) denied(ctx context.Context, op string, err error) error {
+	if errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrPreconditionFailed) {
+		return ErrUnauthorized
+	}
+	return s.unavailable(ctx, op, err)
+}
+
+func (s *Service) unavailable(ctx context.Context, op string, err error) error {
+	s.log.ErrorContext(ctx, "storage failure", "event", "storage_failure", "op", op, "error", err.Error())
+	return fmt.Errorf("%w: %s", ErrUnavailable, op)
+}

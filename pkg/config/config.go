@@ -1,0 +1,80 @@
+// Package config reads mtauth's operator settings from the environment,
+// the way Lambda hands them over, and checks them once at start-up so a
+// bad value stops the function with a clear message instead of
+// misbehaving later.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// Settings are the operator's choices. Names mirror Movable Type's
+// configuration directives where one exists.
+type Settings struct {
+	// TableName is the DynamoDB table (TABLE_NAME).
+	TableName string
+	// AccessTokenTTL is how long an access token lives from creation
+	// (MTAUTH_ACCESS_TOKEN_TTL, Movable Type's AccessTokenTTL).
+	AccessTokenTTL time.Duration
+	// SessionTimeout is how long a session lives after its last use
+	// (MTAUTH_USER_SESSION_TIMEOUT, Movable Type's UserSessionTimeout).
+	SessionTimeout time.Duration
+	// RememberedSessionTimeout replaces SessionTimeout for sessions signed
+	// in with "remember" (MTAUTH_REMEMBERED_SESSION_TIMEOUT).
+	RememberedSessionTimeout time.Duration
+}
+
+// Variable describes one environment variable: its name, default and
+// meaning, for --help and the README as much as for parsing.
+type Variable struct {
+	Name, Default, Help string
+}
+
+// Variables lists every setting mtauth reads, in the order people look
+// for them.
+var Variables = []Variable{
+	{"TABLE_NAME", "mtauth", "DynamoDB table holding users, sessions and tokens"},
+	{"MTAUTH_ACCESS_TOKEN_TTL", "3600", "access token lifetime in seconds, from creation"},
+	{"MTAUTH_USER_SESSION_TIMEOUT", "14400", "session lifetime in seconds after its last use"},
+	{"MTAUTH_REMEMBERED_SESSION_TIMEOUT", "31536000", "lifetime of a remembered session in seconds after its last use"},
+}
+
+// FromEnv reads the settings through getenv (os.Getenv in production),
+// using the defaults above for unset variables. It reports every bad
+// value at once.
+func FromEnv(getenv func(string) string) (Settings, error) {
+	value := func(name string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		for _, v := range Variables {
+			if v.Name == name {
+				return v.Default
+			}
+		}
+		return ""
+	}
+	var errs []error
+	seconds := func(name string) time.Duration {
+		raw := value(name)
+		n, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil || n <= 0 || n > 10*365*24*3600 {
+			errs = append(errs, fmt.Errorf("%s=%q: want a whole number of seconds between 1 and 315360000", name, raw))
+			return 0
+		}
+		return time.Duration(n) * time.Second
+	}
+	s := Settings{
+		TableName:                value("TABLE_NAME"),
+		AccessTokenTTL:           seconds("MTAUTH_ACCESS_TOKEN_TTL"),
+		SessionTimeout:           seconds("MTAUTH_USER_SESSION_TIMEOUT"),
+		RememberedSessionTimeout: seconds("MTAUTH_REMEMBERED_SESSION_TIMEOUT"),
+	}
+	if err := errors.Join(errs...); err != nil {
+		return Settings{}, fmt.Errorf("invalid settings: %w", err)
+	}
+	return s, nil
+}

@@ -1,0 +1,42 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestDefaults(t *testing.T) {
+	s, err := FromEnv(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Settings{TableName: "mtauth", AccessTokenTTL: time.Hour, SessionTimeout: 4 * time.Hour, RememberedSessionTimeout: 365 * 24 * time.Hour}
+	if s != want {
+		t.Fatalf("defaults = %+v, want %+v", s, want)
+	}
+}
+
+func TestOverrides(t *testing.T) {
+	s, err := FromEnv(env(map[string]string{"TABLE_NAME": "t", "MTAUTH_ACCESS_TOKEN_TTL": "60", "MTAUTH_USER_SESSION_TIMEOUT": "120", "MTAUTH_REMEMBERED_SESSION_TIMEOUT": "600"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.TableName != "t" || s.AccessTokenTTL != time.Minute || s.SessionTimeout != 2*time.Minute || s.RememberedSessionTimeout != 10*time.Minute {
+		t.Fatalf("got %+v", s)
+	}
+}
+
+func TestBadValuesAreAllReported(t *testing.T) {
+	_, err := FromEnv(env(map[string]string{"MTAUTH_ACCESS_TOKEN_TTL": "1h", "MTAUTH_USER_SESSION_TIMEOUT": "-5", "MTAUTH_REMEMBERED_SESSION_TIMEOUT": "0"}))
+	if err == nil {
+		t.Fatal("bad values accepted")
+	}
+	for _, name := range []string{"MTAUTH_ACCESS_TOKEN_TTL", "MTAUTH_USER_SESSION_TIMEOUT", "MTAUTH_REMEMBERED_SESSION_TIMEOUT"} {
+		if !strings.Contains(err.Error(), name) {
+			t.Errorf("error %q does not name %s", err, name)
+		}
+	}
+}

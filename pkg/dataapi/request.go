@@ -1,0 +1,106 @@
+package dataapi
+
+import (
+	"errors"
+	"mime"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+)
+
+// MaxBodyBytes bounds a request body. Sign-in forms are a few hundred
+// bytes; anything near this is not a Data API client.
+const MaxBodyBytes = 64 << 10
+
+// request is what the Data API rules need from an HTTP request.
+type request struct {
+	realMethod string
+	method     string // after the __method override
+	params     url.Values
+	suppress   bool
+	auth       Authorization
+}
+
+// readParams returns the request's parameters. POST bodies may be
+// urlencoded or multipart (the JavaScript SDK sends multipart); the query
+// string is merged in and the body wins on a clash. Other verbs read only
+// the query string. Any other body type (JSON, say) is not parsed.
+func readParams(w http.ResponseWriter, r *http.Request) (url.Values, *apiError) {
+	query, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, errBadRequest
+	}
+	if r.Method != http.MethodPost {
+		return query, nil
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+	mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mediaType == "multipart/form-data" {
+		err = r.ParseMultipartForm(MaxBodyBytes)
+	} else {
+		err = r.ParseForm()
+	}
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		return nil, errTooLarge
+	case err != nil:
+		return nil, errBadRequest
+	}
+	params := query
+	for key, values := range r.PostForm {
+		params[key] = values
+	}
+	return params, nil
+}
+
+// parseRequest applies the rules every endpoint shares: parameters,
+// suppressResponseCodes, the __method override and X-MT-Authorization.
+func parseRequest(w http.ResponseWriter, r *http.Request) (*request, *apiError) {
+	params, apiErr := readParams(w, r)
+	if apiErr != nil {
+		// The body could not be read; suppressResponseCodes may still be
+		// in the query.
+		return &request{suppress: suppressed(r.URL.Query())}, apiErr
+	}
+	req := &request{realMethod: r.Method, method: r.Method, params: params, suppress: suppressed(params)}
+	if override := params.Get("__method"); override != "" {
+		switch {
+		case r.Method == http.MethodPost:
+			req.method = strings.ToUpper(override)
+		case strings.ToUpper(override) != r.Method:
+			return req, errMethodNotAllowed(override)
+		}
+	}
+	header, present := r.Header["X-Mt-Authorization"]
+	switch {
+	case present && len(header) > 0:
+		req.auth = ParseAuthorization(header[0])
+	case r.Method == http.MethodPost:
+		req.auth = ParseAuthorization(params.Get("X-MT-Authorization"))
+	}
+	return req, nil
+}
+
+// suppressed reads suppressResponseCodes: true unless absent, "" or "0".
+func suppressed(params url.Values) bool {
+	v, ok := params["suppressResponseCodes"]
+	return ok && len(v) > 0 && v[0] != "" && v[0] != "0"
+}
+
+// flag reads a boolean parameter such as remember: false when absent, "",
+// "0" or (unlike Movable Type) "false" in any case.
+func flag(params url.Values, name string) bool {
+	v := params.Get(name)
+	return v != "" && v != "0" && !strings.EqualFold(v, "false")
+}
+
+var clientIDFormat = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+
+// clientID returns the clientId parameter if it is well formed; "0" counts
+// as empty, as in Movable Type.
+func clientID(params url.Values) (string, bool) {
+	id := params.Get("clientId")
+	return id, id != "0" && clientIDFormat.MatchString(id)
+}
