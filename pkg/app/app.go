@@ -37,7 +37,7 @@ func New(settings config.Settings, api dynamo.API, now func() time.Time, log *sl
 		Session:           settings.SessionTimeout,
 		RememberedSession: settings.RememberedSessionTimeout,
 	}, now, log)
-	return &App{Settings: settings, Store: store, Service: svc, API: dataapi.New(svc, log), Log: log}
+	return &App{Settings: settings, Store: store, Service: svc, API: dataapi.New(svc, dataapi.Options{RedirectHosts: settings.RedirectHosts, CORS: settings.CORS}, log), Log: log}
 }
 
 // NewLogger returns the JSON logger mtauth writes to stderr (CloudWatch

@@ -72,6 +72,10 @@ type Credentials struct {
 	// empty token (which never works) from none at all.
 	AccessToken          string
 	AccessTokenPresented bool
+	// SessionUser and SessionClientID, when set, are the user and client
+	// the session id came with (the browser sign-in cookie names both); a
+	// session of another user or client is refused.
+	SessionUser, SessionClientID string
 }
 
 // SignInRequest is a sign-in attempt.
@@ -96,38 +100,89 @@ type Token struct {
 	ExpiresIn   time.Duration
 }
 
+// OneTimeTokenTTL is how long a one-time token waits to be exchanged.
+const OneTimeTokenTTL = 5 * time.Minute
+
 // SignIn checks the credentials and, if they are good, starts a session
 // with its first access token. Every refusal is ErrInvalidLogin.
 func (s *Service) SignIn(ctx context.Context, req SignInRequest) (Grant, error) {
+	user, err := s.authenticate(ctx, req)
+	if err != nil {
+		return Grant{}, err
+	}
+	grant, err := s.startSession(ctx, user.Username, req.ClientID, req.Remember)
+	if errors.Is(err, ErrUnauthorized) {
+		return Grant{}, s.refuse(ctx, req, "user deactivated during sign-in")
+	} else if err != nil {
+		return Grant{}, err
+	}
+	s.log.InfoContext(ctx, "signed in", "event", "signed_in", "user", user.Username, "userId", user.ID, "clientId", req.ClientID, "remember", req.Remember)
+	return grant, nil
+}
+
+// SignInForOneTimeToken checks the credentials like SignIn but, instead of
+// a session, returns a one-time token: an app on another host exchanges
+// it, once and within OneTimeTokenTTL, for the session (ExchangeOneTimeToken).
+func (s *Service) SignInForOneTimeToken(ctx context.Context, req SignInRequest) (string, error) {
+	user, err := s.authenticate(ctx, req)
+	if err != nil {
+		return "", err
+	}
+	token := secret.New()
+	err = s.store.CreateOneTimeToken(ctx, storage.OneTimeToken{
+		IDHash: secret.Hash(token), Username: user.Username, ClientID: req.ClientID, Remember: req.Remember,
+		ExpiresAt: s.now().Add(OneTimeTokenTTL),
+	})
+	if err != nil {
+		return "", s.unavailable(ctx, "create one-time token", err)
+	}
+	s.log.InfoContext(ctx, "signed in for a one-time token", "event", "signed_in", "user", user.Username, "userId", user.ID, "clientId", req.ClientID, "remember", req.Remember, "oneTimeToken", true)
+	return token, nil
+}
+
+// ExchangeOneTimeToken consumes a one-time token and starts the session it
+// stands for. A token works once; every later attempt is ErrUnauthorized.
+func (s *Service) ExchangeOneTimeToken(ctx context.Context, oneTimeToken string) (Grant, error) {
+	t, err := s.store.ConsumeOneTimeToken(ctx, secret.Hash(oneTimeToken), s.now())
+	if err != nil {
+		return Grant{}, s.denied(ctx, "consume one-time token", err)
+	}
+	return s.startSession(ctx, t.Username, t.ClientID, t.Remember)
+}
+
+// authenticate returns the user whose credentials req holds, or
+// ErrInvalidLogin.
+func (s *Service) authenticate(ctx context.Context, req SignInRequest) (storage.User, error) {
 	user, err := s.store.GetUser(ctx, req.Username)
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
 		// Do the work of a password check anyway, so the time taken does
 		// not tell an attacker whether the username exists.
 		password.VerifyDummy(req.Password)
-		return Grant{}, s.refuse(ctx, req, "unknown user")
+		return storage.User{}, s.refuse(ctx, req, "unknown user")
 	case err != nil:
-		return Grant{}, s.unavailable(ctx, "read user", err)
+		return storage.User{}, s.unavailable(ctx, "read user", err)
 	}
 	if reason := s.checkUser(user, req); reason != "" {
-		return Grant{}, s.refuse(ctx, req, reason)
+		return storage.User{}, s.refuse(ctx, req, reason)
 	}
+	return user, nil
+}
 
+// startSession creates a session and its first access token for a user
+// who must still be active (ErrUnauthorized otherwise).
+func (s *Service) startSession(ctx context.Context, username, clientID string, remember bool) (Grant, error) {
 	now := s.now()
 	sessionID, tokenID := secret.New(), secret.New()
 	session := storage.Session{
-		IDHash: secret.Hash(sessionID), Username: user.Username, ClientID: req.ClientID, Remember: req.Remember,
-		CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(s.sessionLifetime(req.Remember)),
+		IDHash: secret.Hash(sessionID), Username: username, ClientID: clientID, Remember: remember,
+		CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(s.sessionLifetime(remember)),
 	}
-	token := s.newToken(tokenID, session.IDHash, user.Username, req.Remember, now)
-	switch err := s.store.CreateSession(ctx, session, token); {
-	case errors.Is(err, storage.ErrPreconditionFailed):
-		return Grant{}, s.refuse(ctx, req, "user deactivated during sign-in")
-	case err != nil:
-		return Grant{}, s.unavailable(ctx, "create session", err)
+	token := s.newToken(tokenID, session.IDHash, username, remember, now)
+	if err := s.store.CreateSession(ctx, session, token); err != nil {
+		return Grant{}, s.denied(ctx, "create session", err)
 	}
-	s.log.InfoContext(ctx, "signed in", "event", "signed_in", "user", user.Username, "userId", user.ID, "clientId", req.ClientID, "remember", req.Remember)
-	return Grant{SessionID: sessionID, AccessToken: tokenID, ExpiresIn: s.lifetimes.AccessToken, Remember: req.Remember}, nil
+	return Grant{SessionID: sessionID, AccessToken: tokenID, ExpiresIn: s.lifetimes.AccessToken, Remember: remember}, nil
 }
 
 // checkUser returns why user may not sign in with req, or "" if it may.
@@ -188,6 +243,10 @@ func (s *Service) IssueToken(ctx context.Context, creds Credentials) (Token, err
 		sess, err := s.store.GetSession(ctx, secret.Hash(creds.SessionID), now)
 		if err != nil {
 			return Token{}, s.denied(ctx, "read session", err)
+		}
+		if (creds.SessionUser != "" && creds.SessionUser != sess.Username) ||
+			(creds.SessionClientID != "" && creds.SessionClientID != sess.ClientID) {
+			return Token{}, ErrUnauthorized
 		}
 		sessionHash, username, remember = sess.IDHash, sess.Username, sess.Remember
 	default:

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -25,6 +26,20 @@ type Settings struct {
 	// RememberedSessionTimeout replaces SessionTimeout for sessions signed
 	// in with "remember" (MTAUTH_REMEMBERED_SESSION_TIMEOUT).
 	RememberedSessionTimeout time.Duration
+	// RedirectHosts are the hosts besides the API's own that the browser
+	// sign-in may redirect to (MTAUTH_REDIRECT_HOSTS; Movable Type allows
+	// its sites' hosts).
+	RedirectHosts []string
+	// CORS mirrors Movable Type's DataAPICORS* directives.
+	CORS CORS
+}
+
+// CORS holds the cross-origin settings. No allowed origin turns CORS off.
+type CORS struct {
+	AllowOrigins  []string // MTAUTH_CORS_ALLOW_ORIGIN: "*" or exact origins
+	AllowMethods  string   // MTAUTH_CORS_ALLOW_METHODS
+	AllowHeaders  string   // MTAUTH_CORS_ALLOW_HEADERS
+	ExposeHeaders string   // MTAUTH_CORS_EXPOSE_HEADERS
 }
 
 // Variable describes one environment variable: its name, default and
@@ -40,6 +55,22 @@ var Variables = []Variable{
 	{"MTAUTH_ACCESS_TOKEN_TTL", "3600", "access token lifetime in seconds, from creation"},
 	{"MTAUTH_USER_SESSION_TIMEOUT", "14400", "session lifetime in seconds after its last use"},
 	{"MTAUTH_REMEMBERED_SESSION_TIMEOUT", "31536000", "lifetime of a remembered session in seconds after its last use"},
+	{"MTAUTH_REDIRECT_HOSTS", "", "comma-separated hosts the browser sign-in may redirect to, besides the API's own"},
+	{"MTAUTH_CORS_ALLOW_ORIGIN", "", "comma-separated origins allowed cross-origin requests, or *; empty turns CORS off"},
+	{"MTAUTH_CORS_ALLOW_METHODS", "*", "Access-Control-Allow-Methods for allowed origins"},
+	{"MTAUTH_CORS_ALLOW_HEADERS", "X-MT-Authorization, X-Requested-With", "Access-Control-Allow-Headers for allowed origins"},
+	{"MTAUTH_CORS_EXPOSE_HEADERS", "X-MT-Next-Phase-URL", "Access-Control-Expose-Headers for allowed origins"},
+}
+
+// list splits a comma-separated setting, dropping blanks.
+func list(v string) []string {
+	var items []string
+	for _, item := range strings.Split(v, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			items = append(items, item)
+		}
+	}
+	return items
 }
 
 // FromEnv reads the settings through getenv (os.Getenv in production),
@@ -72,6 +103,23 @@ func FromEnv(getenv func(string) string) (Settings, error) {
 		AccessTokenTTL:           seconds("MTAUTH_ACCESS_TOKEN_TTL"),
 		SessionTimeout:           seconds("MTAUTH_USER_SESSION_TIMEOUT"),
 		RememberedSessionTimeout: seconds("MTAUTH_REMEMBERED_SESSION_TIMEOUT"),
+		RedirectHosts:            list(value("MTAUTH_REDIRECT_HOSTS")),
+		CORS: CORS{
+			AllowOrigins:  list(value("MTAUTH_CORS_ALLOW_ORIGIN")),
+			AllowMethods:  value("MTAUTH_CORS_ALLOW_METHODS"),
+			AllowHeaders:  value("MTAUTH_CORS_ALLOW_HEADERS"),
+			ExposeHeaders: value("MTAUTH_CORS_EXPOSE_HEADERS"),
+		},
+	}
+	for _, host := range s.RedirectHosts {
+		if strings.ContainsAny(host, "/@\\ ") {
+			errs = append(errs, fmt.Errorf("MTAUTH_REDIRECT_HOSTS: %q is not a host name (write app.example.com, not a URL)", host))
+		}
+	}
+	for _, origin := range s.CORS.AllowOrigins {
+		if origin != "*" && !strings.Contains(origin, "://") {
+			errs = append(errs, fmt.Errorf("MTAUTH_CORS_ALLOW_ORIGIN: %q is not an origin (write https://app.example.com, or *)", origin))
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return Settings{}, fmt.Errorf("invalid settings: %w", err)

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -13,8 +14,11 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Settings{TableName: "mtauth", AccessTokenTTL: time.Hour, SessionTimeout: 4 * time.Hour, RememberedSessionTimeout: 365 * 24 * time.Hour}
-	if s != want {
+	want := Settings{
+		TableName: "mtauth", AccessTokenTTL: time.Hour, SessionTimeout: 4 * time.Hour, RememberedSessionTimeout: 365 * 24 * time.Hour,
+		CORS: CORS{AllowMethods: "*", AllowHeaders: "X-MT-Authorization, X-Requested-With", ExposeHeaders: "X-MT-Next-Phase-URL"},
+	}
+	if !reflect.DeepEqual(s, want) {
 		t.Fatalf("defaults = %+v, want %+v", s, want)
 	}
 }
@@ -37,6 +41,28 @@ func TestBadValuesAreAllReported(t *testing.T) {
 	for _, name := range []string{"MTAUTH_ACCESS_TOKEN_TTL", "MTAUTH_USER_SESSION_TIMEOUT", "MTAUTH_REMEMBERED_SESSION_TIMEOUT"} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("error %q does not name %s", err, name)
+		}
+	}
+}
+
+func TestListsAndTheirChecks(t *testing.T) {
+	s, err := FromEnv(env(map[string]string{
+		"MTAUTH_REDIRECT_HOSTS":    " app.example.com, ,blog.example.com:8443 ",
+		"MTAUTH_CORS_ALLOW_ORIGIN": "https://app.example.com,http://localhost:5173",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(s.RedirectHosts, []string{"app.example.com", "blog.example.com:8443"}) ||
+		!reflect.DeepEqual(s.CORS.AllowOrigins, []string{"https://app.example.com", "http://localhost:5173"}) {
+		t.Fatalf("got %+v", s)
+	}
+	for name, value := range map[string]string{
+		"MTAUTH_REDIRECT_HOSTS":    "https://app.example.com/",
+		"MTAUTH_CORS_ALLOW_ORIGIN": "app.example.com",
+	} {
+		if _, err := FromEnv(env(map[string]string{name: value})); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s=%q: err = %v, want one naming the variable", name, value, err)
 		}
 	}
 }

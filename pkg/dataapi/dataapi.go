@@ -1,8 +1,9 @@
 // Package dataapi implements the Movable Type Data API's authentication
 // endpoints over net/http: versions, routes, the __method override,
 // suppressResponseCodes, the X-MT-Authorization header and its global
-// check, and every status code and message. What happens is decided by
-// the auth service; this package only translates.
+// check, the browser sign-in screen and its cookies, CORS, and every status
+// code and message. What happens is decided by the auth service; this
+// package only translates.
 package dataapi
 
 import (
@@ -13,12 +14,15 @@ import (
 	"strings"
 
 	"github.com/mtauth/mtauth/pkg/auth"
+	"github.com/mtauth/mtauth/pkg/config"
 	"github.com/mtauth/mtauth/pkg/logctx"
 )
 
 // Service is what the endpoints call; *auth.Service implements it.
 type Service interface {
 	SignIn(ctx context.Context, req auth.SignInRequest) (auth.Grant, error)
+	SignInForOneTimeToken(ctx context.Context, req auth.SignInRequest) (string, error)
+	ExchangeOneTimeToken(ctx context.Context, oneTimeToken string) (auth.Grant, error)
 	CheckAccessToken(ctx context.Context, accessToken string) error
 	IssueToken(ctx context.Context, creds auth.Credentials) (auth.Token, error)
 	RevokeToken(ctx context.Context, creds auth.Credentials) error
@@ -27,15 +31,24 @@ type Service interface {
 
 var _ Service = (*auth.Service)(nil)
 
+// Options are the operator's settings this layer applies.
+type Options struct {
+	// RedirectHosts are the hosts, besides the API's own, that the
+	// browser sign-in may redirect to.
+	RedirectHosts []string
+	CORS          config.CORS
+}
+
 // API serves the Data API's authentication endpoints.
 type API struct {
-	svc Service
-	log *slog.Logger
+	svc  Service
+	opts Options
+	log  *slog.Logger
 }
 
 // New returns the API over svc.
-func New(svc Service, log *slog.Logger) *API {
-	return &API{svc: svc, log: log}
+func New(svc Service, opts Options, log *slog.Logger) *API {
+	return &API{svc: svc, opts: opts, log: log}
 }
 
 // Handler returns the handler of the function that serves the given
@@ -51,6 +64,7 @@ func (a *API) Handler(serves ...Endpoint) http.Handler {
 
 func (a *API) serve(w http.ResponseWriter, r *http.Request, serves []Endpoint) {
 	setCommonHeaders(w.Header())
+	setCORSHeaders(w.Header(), r, a.opts.CORS)
 	req, apiErr := parseRequest(w, r)
 	if apiErr != nil {
 		writeError(w, apiErr, req.suppress)
@@ -76,19 +90,31 @@ func (a *API) serve(w http.ResponseWriter, r *http.Request, serves []Endpoint) {
 	ctx := logctx.With(r.Context(), slog.String("endpoint", ep.ID), slog.Int("version", rt.version))
 	creds := credentials(req.auth)
 
+	// The global check: a presented access token must work before any
+	// endpoint runs. Endpoints that act on the token check it within
+	// their own storage calls, so it is checked here only for the others.
+	if creds.AccessTokenPresented && (ep == Authenticate || ep == Authorize) {
+		if err := a.svc.CheckAccessToken(ctx, creds.AccessToken); err != nil {
+			a.respond(ctx, w, req, err, nil)
+			return
+		}
+	}
+
 	switch ep {
 	case Authenticate:
-		a.authenticate(ctx, w, req, rt, creds)
+		a.authenticate(ctx, w, r, req, rt)
+	case Authorize:
+		a.authorize(w, r, req, rt)
 	case GetToken:
-		token, err := a.svc.IssueToken(ctx, creds)
-		a.respond(ctx, w, req, err, func() any {
-			return tokenResponse{AccessToken: token.AccessToken, ExpiresIn: int64(token.ExpiresIn.Seconds())}
-		})
+		a.getToken(ctx, w, r, req, creds)
 	case RevokeToken:
 		err := a.svc.RevokeToken(ctx, creds)
 		a.respond(ctx, w, req, err, func() any { return success })
 	case RevokeAuthentication:
 		err := a.svc.SignOut(ctx, creds)
+		if id, ok := clientID(req.params); ok && err == nil {
+			http.SetCookie(w, expiredCookie(r, userCookiePrefix+id, true))
+		}
 		a.respond(ctx, w, req, err, func() any { return success })
 	}
 }
@@ -97,22 +123,18 @@ func (a *API) serve(w http.ResponseWriter, r *http.Request, serves []Endpoint) {
 // the request's real verb was realMethod.
 func reachable(ep Endpoint, realMethod string, serves []Endpoint) bool {
 	for _, s := range serves {
-		if s == ep || (s.Method == http.MethodPost && s.Method == realMethod && s.Path == ep.Path) {
+		if s == ep || (s.Method == http.MethodPost && realMethod == http.MethodPost && s.Path == ep.Path) {
 			return true
 		}
 	}
 	return false
 }
 
-func (a *API) authenticate(ctx context.Context, w http.ResponseWriter, req *request, rt route, creds auth.Credentials) {
-	// The global check: a presented access token must work, even though
-	// signing in does not use it.
-	if creds.AccessTokenPresented {
-		if err := a.svc.CheckAccessToken(ctx, creds.AccessToken); err != nil {
-			a.respond(ctx, w, req, err, nil)
-			return
-		}
-	}
+// authenticate serves sign-in: JSON for API clients, and for posts from
+// the sign-in screen (magic token matching its cookie) the browser flows
+// of Movable Type: the session cookie ("app") or a one-time token
+// ("blog"), answered with a redirect when the post came without script.
+func (a *API) authenticate(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request, rt route) {
 	id, ok := clientID(req.params)
 	if !ok {
 		writeError(w, errBadRequest, req.suppress)
@@ -122,15 +144,79 @@ func (a *API) authenticate(ctx context.Context, w http.ResponseWriter, req *requ
 	if rt.version <= 2 {
 		check = auth.SignInPassword
 	}
-	grant, err := a.svc.SignIn(ctx, auth.SignInRequest{
+	signIn := auth.SignInRequest{
 		Username: req.params.Get("username"), Password: req.params.Get("password"),
 		Check: check, ClientID: id, Remember: flag(req.params, "remember"),
-	})
-	a.respond(ctx, w, req, err, func() any {
-		return signInResponse{
-			AccessToken: grant.AccessToken, ExpiresIn: int64(grant.ExpiresIn.Seconds()),
-			Remember: grant.Remember, SessionID: grant.SessionID,
+	}
+	browser := readBrowserSignIn(r, req, a.opts.RedirectHosts)
+	// A failed plain form post shows the screen again with the message.
+	showFailure := func(err error) bool {
+		if !browser.formPost || !browser.targetOK || !errors.Is(err, auth.ErrInvalidLogin) {
+			return false
 		}
+		writeSignInPage(w, http.StatusUnauthorized, browser.target, signInPage{
+			ClientID: id, MagicToken: req.params.Get("mtDataApiLoginMagicToken"), Username: signIn.Username,
+			Remember: signIn.Remember, WebServicesPassword: check == auth.WebServicesPassword, Error: "Invalid login.",
+		})
+		return true
+	}
+
+	if req.params.Get("redirect_type") == "blog" {
+		token, err := a.svc.SignInForOneTimeToken(ctx, signIn)
+		switch {
+		case err != nil && showFailure(err):
+		case err == nil && browser.formPost && browser.targetOK:
+			http.Redirect(w, r, browser.target.with("_ott_"+token), http.StatusSeeOther)
+		default:
+			a.respond(ctx, w, req, err, func() any { return oneTimeTokenResponse{OneTimeToken: token} })
+		}
+		return
+	}
+
+	grant, err := a.svc.SignIn(ctx, signIn)
+	if err != nil && showFailure(err) {
+		return
+	}
+	answer := signInResponse{
+		AccessToken: grant.AccessToken, ExpiresIn: int64(grant.ExpiresIn.Seconds()),
+		Remember: grant.Remember, SessionID: grant.SessionID,
+	}
+	if err == nil && browser.magicOK {
+		// The browser keeps the session in an HttpOnly cookie instead of
+		// script-readable JSON.
+		http.SetCookie(w, userCookie(r, id, signIn.Username, grant.SessionID, grant.Remember))
+		http.SetCookie(w, expiredCookie(r, magicTokenCookie, true))
+		answer.SessionID = ""
+		if browser.formPost && browser.targetOK && browser.target.sameHost {
+			http.SetCookie(w, accessTokenJSONCookie(r, answer))
+			http.Redirect(w, r, browser.target.with("_login"), http.StatusSeeOther)
+			return
+		}
+	}
+	a.respond(ctx, w, req, err, func() any { return answer })
+}
+
+// getToken serves POST /token. Credentials, in order: the access token
+// (already checked by the global check), a one-time token (answered with
+// the whole sign-in response), a session id, the browser's session cookie
+// for clientId.
+func (a *API) getToken(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request, creds auth.Credentials) {
+	if oneTime, ok := req.auth[keyOneTimeToken]; ok && !creds.AccessTokenPresented {
+		grant, err := a.svc.ExchangeOneTimeToken(ctx, oneTime)
+		a.respond(ctx, w, req, err, func() any {
+			return signInResponse{AccessToken: grant.AccessToken, ExpiresIn: int64(grant.ExpiresIn.Seconds()), Remember: grant.Remember, SessionID: grant.SessionID}
+		})
+		return
+	}
+	if !creds.AccessTokenPresented && creds.SessionID == "" {
+		if id, ok := clientID(req.params); ok {
+			creds.SessionUser, creds.SessionID, _ = sessionFromCookie(r, id)
+			creds.SessionClientID = id
+		}
+	}
+	token, err := a.svc.IssueToken(ctx, creds)
+	a.respond(ctx, w, req, err, func() any {
+		return tokenResponse{AccessToken: token.AccessToken, ExpiresIn: int64(token.ExpiresIn.Seconds())}
 	})
 }
 

@@ -76,6 +76,9 @@ type (
 		AccessToken string `json:"accessToken"`
 		ExpiresIn   int64  `json:"expiresIn"`
 	}
+	oneTimeTokenResponse struct {
+		OneTimeToken string `json:"oneTimeToken"`
+	}
 	statusResponse struct {
 		Status string `json:"status"`
 	}

@@ -17,6 +17,7 @@ type Endpoint struct {
 
 // The endpoints mtauth serves, with Movable Type's ids.
 var (
+	Authorize            = Endpoint{"authorize", http.MethodGet, "/authorization"}
 	Authenticate         = Endpoint{"authenticate", http.MethodPost, "/authentication"}
 	RevokeAuthentication = Endpoint{"revoke_authentication", http.MethodDelete, "/authentication"}
 	GetToken             = Endpoint{"get_token", http.MethodPost, "/token"}
@@ -24,7 +25,7 @@ var (
 )
 
 // Endpoints lists every endpoint.
-var Endpoints = []Endpoint{Authenticate, RevokeAuthentication, GetToken, RevokeToken}
+var Endpoints = []Endpoint{Authorize, Authenticate, RevokeAuthentication, GetToken, RevokeToken}
 
 // MinVersion and MaxVersion bound the Data API versions served.
 const (

@@ -81,6 +81,17 @@ type AccessToken struct {
 	ExpiresAt       time.Time
 }
 
+// OneTimeToken is a browser sign-in waiting to be collected by an app on
+// another host: whoever presents the token once, before it expires, gets
+// a session for the user.
+type OneTimeToken struct {
+	IDHash    string
+	Username  string
+	ClientID  string
+	Remember  bool
+	ExpiresAt time.Time
+}
+
 // NewToken describes an access token to add to an existing session, and
 // what must hold for it to be added.
 type NewToken struct {
@@ -129,4 +140,12 @@ type Store interface {
 	// access token of it, provided its user is active and
 	// presentedTokenHash (if any) is live. ErrPreconditionFailed otherwise.
 	DeleteSession(ctx context.Context, s Session, presentedTokenHash string, now time.Time) error
+
+	// CreateOneTimeToken stores a one-time token; ErrAlreadyExists if its
+	// hash is taken.
+	CreateOneTimeToken(ctx context.Context, t OneTimeToken) error
+	// ConsumeOneTimeToken removes a live one-time token and returns it.
+	// Of concurrent calls for one token, exactly one succeeds; the others,
+	// and calls for a missing or expired token, get ErrNotFound.
+	ConsumeOneTimeToken(ctx context.Context, idHash string, now time.Time) (OneTimeToken, error)
 }

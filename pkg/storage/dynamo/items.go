@@ -12,6 +12,7 @@ const (
 	userPrefix    = "USER#"
 	sessionPrefix = "SESSION#"
 	tokenPrefix   = "TOKEN#"
+	oneTimePrefix = "OTT#"
 )
 
 // Attribute names shared by the code, conditions and template.yaml.
@@ -28,6 +29,7 @@ const (
 	kindUser    = "user"
 	kindSession = "session"
 	kindToken   = "token"
+	kindOneTime = "oneTimeToken"
 )
 
 type userItem struct {
@@ -69,6 +71,7 @@ type tokenItem struct {
 
 func userKey(username string) string    { return userPrefix + username }
 func sessionKey(idHash string) string   { return sessionPrefix + idHash }
+func oneTimeKey(idHash string) string   { return oneTimePrefix + idHash }
 func tokenKey(idHash string) string     { return tokenPrefix + idHash }
 func epoch(t time.Time) int64           { return t.Unix() }
 func fromEpoch(seconds int64) time.Time { return time.Unix(seconds, 0).UTC() }
@@ -126,5 +129,27 @@ func (i tokenItem) token(idHash string) storage.AccessToken {
 	return storage.AccessToken{
 		IDHash: idHash, SessionIDHash: i.SessionHash, Username: i.Username, SessionRemember: i.Remember,
 		CreatedAt: fromEpoch(i.CreatedAt), ExpiresAt: fromEpoch(i.TTL),
+	}
+}
+
+type oneTimeItem struct {
+	PK       string `dynamodbav:"pk"`
+	Kind     string `dynamodbav:"kind"`
+	Username string `dynamodbav:"username"`
+	ClientID string `dynamodbav:"clientId"`
+	Remember bool   `dynamodbav:"remember"`
+	TTL      int64  `dynamodbav:"ttl"`
+}
+
+func newOneTimeItem(t storage.OneTimeToken) oneTimeItem {
+	return oneTimeItem{
+		PK: oneTimeKey(t.IDHash), Kind: kindOneTime, Username: t.Username, ClientID: t.ClientID,
+		Remember: t.Remember, TTL: epoch(t.ExpiresAt),
+	}
+}
+
+func (i oneTimeItem) oneTimeToken(idHash string) storage.OneTimeToken {
+	return storage.OneTimeToken{
+		IDHash: idHash, Username: i.Username, ClientID: i.ClientID, Remember: i.Remember, ExpiresAt: fromEpoch(i.TTL),
 	}
 }

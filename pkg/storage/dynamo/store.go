@@ -38,6 +38,7 @@ import (
 type API interface {
 	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
 	Scan(ctx context.Context, in *dynamodb.ScanInput, opts ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
 	TransactGetItems(ctx context.Context, in *dynamodb.TransactGetItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactGetItemsOutput, error)
 	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
@@ -250,6 +251,47 @@ func (s *Store) DeleteSession(ctx context.Context, sess storage.Session, present
 	return s.transact(ctx, items, storage.ErrPreconditionFailed, storage.ErrPreconditionFailed, storage.ErrPreconditionFailed)
 }
 
+// CreateOneTimeToken implements storage.Store.
+func (s *Store) CreateOneTimeToken(ctx context.Context, t storage.OneTimeToken) error {
+	item, err := attributevalue.MarshalMap(newOneTimeItem(t))
+	if err != nil {
+		return fmt.Errorf("dynamo: encode one-time token: %w", err)
+	}
+	expr := mustBuild(expression.NewBuilder().WithCondition(expression.AttributeNotExists(expression.Name(KeyAttribute))))
+	_, err = s.api.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: &s.table, Item: item,
+		ConditionExpression: expr.Condition(), ExpressionAttributeNames: expr.Names(),
+	})
+	var failed *types.ConditionalCheckFailedException
+	if errors.As(err, &failed) {
+		return fmt.Errorf("one-time token: %w", storage.ErrAlreadyExists)
+	}
+	return unavailable("PutItem", err)
+}
+
+// ConsumeOneTimeToken implements storage.Store with one conditional
+// delete that returns the deleted item: DynamoDB applies it to the item
+// once, so a token cannot be exchanged twice, however close the attempts.
+func (s *Store) ConsumeOneTimeToken(ctx context.Context, idHash string, now time.Time) (storage.OneTimeToken, error) {
+	expr := mustBuild(expression.NewBuilder().WithCondition(liveCondition(now)))
+	out, err := s.api.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName: &s.table, Key: key(oneTimeKey(idHash)), ReturnValues: types.ReturnValueAllOld,
+		ConditionExpression: expr.Condition(), ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+	})
+	var failed *types.ConditionalCheckFailedException
+	switch {
+	case errors.As(err, &failed):
+		return storage.OneTimeToken{}, fmt.Errorf("one-time token: %w", storage.ErrNotFound)
+	case err != nil:
+		return storage.OneTimeToken{}, unavailable("DeleteItem", err)
+	}
+	var item oneTimeItem
+	if err := attributevalue.UnmarshalMap(out.Attributes, &item); err != nil {
+		return storage.OneTimeToken{}, fmt.Errorf("dynamo: decode one-time token: %w", err)
+	}
+	return item.oneTimeToken(idHash), nil
+}
+
 // get reads one item with a strongly consistent read, so a revocation that
 // has returned is never missed.
 func (s *Store) get(ctx context.Context, pk string, into any) error {
@@ -381,6 +423,8 @@ func kindOf(pk string) string {
 		return kindSession
 	case strings.HasPrefix(pk, tokenPrefix):
 		return kindToken
+	case strings.HasPrefix(pk, oneTimePrefix):
+		return kindOneTime
 	}
 	return "item"
 }

@@ -1,0 +1,42 @@
+package dataapi
+
+import (
+	"net/http"
+	"slices"
+	"strconv"
+
+	"github.com/mtauth/mtauth/pkg/config"
+)
+
+// preflightMaxAge lets browsers cache a preflight answer for ten minutes,
+// short enough that a change of the CORS settings takes effect soon.
+const preflightMaxAge = 10 * 60
+
+// setCORSHeaders adds Movable Type's CORS headers when the request's Origin
+// is allowed. With a list of origins the answer depends on the Origin, so
+// caches are told so with Vary: Origin (Movable Type omits it).
+func setCORSHeaders(h http.Header, r *http.Request, cors config.CORS) {
+	if len(cors.AllowOrigins) == 0 {
+		return
+	}
+	wildcard := slices.Contains(cors.AllowOrigins, "*")
+	if !wildcard {
+		h.Add("Vary", "Origin")
+	}
+	origin := r.Header.Get("Origin")
+	if origin == "" || (!wildcard && !slices.Contains(cors.AllowOrigins, origin)) {
+		return
+	}
+	if wildcard {
+		h.Set("Access-Control-Allow-Origin", "*")
+	} else {
+		h.Set("Access-Control-Allow-Origin", origin)
+	}
+	h.Set("Access-Control-Allow-Methods", cors.AllowMethods)
+	h.Set("Access-Control-Allow-Headers", cors.AllowHeaders)
+	h.Set("Access-Control-Expose-Headers", cors.ExposeHeaders)
+	h.Set("XDomainRequestAllowed", "1")
+	if r.Method == http.MethodOptions {
+		h.Set("Access-Control-Max-Age", strconv.Itoa(preflightMaxAge))
+	}
+}
