@@ -29,7 +29,9 @@ Usage:
   mtauth user set-web-services-password NAME [--password P]
   mtauth user disable NAME
   mtauth user enable NAME
+  mtauth user unlock NAME
   mtauth user list
+  mtauth ip unlock IP
   mtauth table create
 
 Run 'mtauth COMMAND --help' for a command's flags.
@@ -66,6 +68,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return serve(ctx, args[1:], stdout, stderr)
 	case "user":
 		return user(ctx, args[1:], stdin, stdout, stderr)
+	case "ip":
+		return ip(ctx, args[1:], stdout, stderr)
 	case "table":
 		return table(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -27,6 +28,7 @@ Commands:
   set-web-services-password NAME   set or generate the web services password (v3..v7)
   disable NAME                     stop the user's sign-ins, sessions and tokens at once
   enable NAME                      allow the user again
+  unlock NAME                      end a lockout for failed sign-ins of NAME
   list                             list users
 
 A password flag given as "-" is read from standard input, which keeps it out of
@@ -135,6 +137,21 @@ func user(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		}
 		fmt.Fprintf(stdout, "%s is %s\n", name, status)
 		return nil
+	case "unlock":
+		fs := newFlagSet("user unlock", "mtauth user unlock NAME", stderr, false)
+		name, err := oneName(fs, args)
+		if err != nil {
+			return err
+		}
+		a, err := adminApp(ctx)
+		if err != nil {
+			return err
+		}
+		if err := a.Service.UnlockUser(ctx, name); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s may sign in again\n", name)
+		return nil
 	case "list":
 		fs := newFlagSet("user list", "mtauth user list", stderr, false)
 		if rest, err := parseFlags(fs, args); err != nil {
@@ -191,6 +208,33 @@ func table(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "table %s is ready\n", settings.TableName)
+	return nil
+}
+
+func ip(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("ip unlock", "mtauth ip unlock IP\n\nEnds a lockout of an IP address for failed sign-ins.", stderr, false)
+	if len(args) == 0 || args[0] != "unlock" {
+		fs.Usage()
+		if len(args) > 0 && (args[0] == "--help" || args[0] == "-h") {
+			return nil
+		}
+		return errUsage
+	}
+	addr, err := oneName(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	if _, err := netip.ParseAddr(addr); err != nil {
+		return fmt.Errorf("%q is not an IP address", addr)
+	}
+	a, err := adminApp(ctx)
+	if err != nil {
+		return err
+	}
+	if err := a.Service.UnlockIP(ctx, addr); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s may sign in again\n", addr)
 	return nil
 }
 

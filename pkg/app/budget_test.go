@@ -47,6 +47,10 @@ func (r *recording) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts
 	return record(r, "PutItem", r.API.PutItem, ctx, in, opts)
 }
 
+func (r *recording) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
+	return record(r, "DeleteItem", r.API.DeleteItem, ctx, in, opts)
+}
+
 func (r *recording) Scan(ctx context.Context, in *dynamodb.ScanInput, opts ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) {
 	return record(r, "Scan", r.API.Scan, ctx, in, opts)
 }
@@ -90,8 +94,9 @@ func TestRoundTripBudget(t *testing.T) {
 	}
 
 	// send makes one request as API Gateway would deliver it and returns
-	// the decoded JSON answer, failing the test unless it is a 200.
-	send := func(method, path, authorization string, form url.Values) map[string]string {
+	// the string fields of its JSON answer, failing the test unless the
+	// answer has status want.
+	send := func(t *testing.T, want int, method, path, authorization string, form url.Values) map[string]string {
 		t.Helper()
 		r := httptest.NewRequest(method, path, strings.NewReader(form.Encode()))
 		if form != nil {
@@ -105,78 +110,91 @@ func TestRoundTripBudget(t *testing.T) {
 			t.Fatal(err)
 		}
 		resp, err := handler(t.Context(), event)
-		if err != nil || resp.StatusCode != http.StatusOK {
+		if err != nil || resp.StatusCode != want {
 			t.Fatalf("%s %s: %d %s %v", method, path, resp.StatusCode, resp.Body, err)
 		}
 		var body map[string]any
-		if err := json.Unmarshal([]byte(resp.Body), &body); err != nil {
-			t.Fatal(err)
-		}
-		out := map[string]string{}
-		for k, v := range body {
-			if s, ok := v.(string); ok {
-				out[k] = s
+		if resp.Body != "" {
+			if err := json.Unmarshal([]byte(resp.Body), &body); err != nil {
+				t.Fatal(err)
 			}
 		}
-		return out
+		strs := map[string]string{}
+		for k, v := range body {
+			if s, ok := v.(string); ok {
+				strs[k] = s
+			}
+		}
+		return strs
 	}
 	signInForm := url.Values{"clientId": {"budget"}, "username": {"melody"}, "password": {pw}}
 	// signIn returns a new session's id and access token.
-	signIn := func() (sessionID, accessToken string) {
-		body := send(http.MethodPost, "/v4/authentication", "", signInForm)
+	signIn := func(t *testing.T) (sessionID, accessToken string) {
+		t.Helper()
+		body := send(t, http.StatusOK, http.MethodPost, "/v4/authentication", "", signInForm)
 		return body["sessionId"], body["accessToken"]
 	}
 
 	for _, tt := range []struct {
 		name string
 		// request makes the request measured, after any setup it needs.
-		request func()
+		request func(t *testing.T)
 		want    []string
 	}{
-		{"sign in", func() { signIn() },
+		{"sign in", func(t *testing.T) { signIn(t) },
 			[]string{"GetItem", "TransactWriteItems"}},
-		{"sign in with the global check", func() {
-			_, token := signIn()
+		{"sign in with the global check", func(t *testing.T) {
+			_, token := signIn(t)
 			db.take()
-			send(http.MethodPost, "/v4/authentication", "MTAuth accessToken="+token, signInForm)
+			send(t, http.StatusOK, http.MethodPost, "/v4/authentication", "MTAuth accessToken="+token, signInForm)
 		}, []string{"GetItem", "TransactGetItems", "GetItem", "TransactWriteItems"}},
-		{"new token by session id", func() {
-			id, _ := signIn()
+		{"new token by session id", func(t *testing.T) {
+			id, _ := signIn(t)
 			db.take()
-			send(http.MethodPost, "/v4/token", "MTAuth sessionId="+id, nil)
+			send(t, http.StatusOK, http.MethodPost, "/v4/token", "MTAuth sessionId="+id, nil)
 		}, []string{"GetItem", "TransactWriteItems"}},
-		{"new token by access token", func() {
-			_, token := signIn()
+		{"new token by access token", func(t *testing.T) {
+			_, token := signIn(t)
 			db.take()
-			send(http.MethodPost, "/v4/token", "MTAuth accessToken="+token, nil)
+			send(t, http.StatusOK, http.MethodPost, "/v4/token", "MTAuth accessToken="+token, nil)
 		}, []string{"GetItem", "TransactWriteItems"}},
-		{"revoke token", func() {
-			_, token := signIn()
+		{"revoke token", func(t *testing.T) {
+			_, token := signIn(t)
 			db.take()
-			send(http.MethodDelete, "/v4/token", "MTAuth accessToken="+token, nil)
+			send(t, http.StatusOK, http.MethodDelete, "/v4/token", "MTAuth accessToken="+token, nil)
 		}, []string{"GetItem", "TransactWriteItems"}},
-		{"revoke token by __method", func() {
-			_, token := signIn()
+		{"revoke token by __method", func(t *testing.T) {
+			_, token := signIn(t)
 			db.take()
-			send(http.MethodPost, "/v4/token", "MTAuth accessToken="+token, url.Values{"__method": {"DELETE"}})
+			send(t, http.StatusOK, http.MethodPost, "/v4/token", "MTAuth accessToken="+token, url.Values{"__method": {"DELETE"}})
 		}, []string{"GetItem", "TransactWriteItems"}},
-		{"sign out by session id", func() {
-			id, _ := signIn()
+		{"sign out by session id", func(t *testing.T) {
+			id, _ := signIn(t)
 			db.take()
-			send(http.MethodDelete, "/v4/authentication", "MTAuth sessionId="+id, nil)
+			send(t, http.StatusOK, http.MethodDelete, "/v4/authentication", "MTAuth sessionId="+id, nil)
 		}, []string{"GetItem", "TransactWriteItems"}},
-		{"sign out by access token", func() {
-			_, token := signIn()
+		{"sign out by access token", func(t *testing.T) {
+			_, token := signIn(t)
 			db.take()
-			send(http.MethodDelete, "/v4/authentication", "MTAuth accessToken="+token, nil)
+			send(t, http.StatusOK, http.MethodDelete, "/v4/authentication", "MTAuth accessToken="+token, nil)
 		}, []string{"GetItem", "TransactWriteItems"}},
-		{"OPTIONS", func() {
-			send(http.MethodOptions, "/v4/token", "MTAuth accessToken=bogus", nil)
+		{"refused sign-in", func(t *testing.T) {
+			send(t, http.StatusUnauthorized, http.MethodPost, "/v4/authentication", "",
+				url.Values{"clientId": {"budget"}, "username": {"melody"}, "password": {"wrong"}})
+		}, []string{"GetItem"}},
+		{"unknown access token", func(t *testing.T) {
+			send(t, http.StatusUnauthorized, http.MethodPost, "/v4/token", "MTAuth accessToken=unknown", nil)
+		}, []string{"GetItem"}},
+		{"no credentials", func(t *testing.T) {
+			send(t, http.StatusUnauthorized, http.MethodPost, "/v4/token", "", nil)
+		}, nil},
+		{"OPTIONS", func(t *testing.T) {
+			send(t, http.StatusOK, http.MethodOptions, "/v4/token", "MTAuth accessToken=bogus", nil)
 		}, nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			db.take()
-			tt.request()
+			tt.request(t)
 			if got := db.take(); !slices.Equal(got, tt.want) {
 				t.Errorf("DynamoDB calls %v, want %v", got, tt.want)
 			}

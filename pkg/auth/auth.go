@@ -51,18 +51,25 @@ type Lifetimes struct {
 	RememberedSession time.Duration
 }
 
+// Policy is the operator's choice of lifetimes and lockout.
+type Policy struct {
+	Lifetimes Lifetimes
+	Lockout   Lockout
+}
+
 // Service signs users in and out and issues and revokes access tokens.
 type Service struct {
 	store     storage.Store
 	lifetimes Lifetimes
+	lockout   Lockout
 	now       func() time.Time
 	log       *slog.Logger
 }
 
 // New returns a service. now is the clock (time.Now in production; tests
 // pass a controllable one); log receives the audit events.
-func New(store storage.Store, lifetimes Lifetimes, now func() time.Time, log *slog.Logger) *Service {
-	return &Service{store: store, lifetimes: lifetimes, now: now, log: log}
+func New(store storage.Store, policy Policy, now func() time.Time, log *slog.Logger) *Service {
+	return &Service{store: store, lifetimes: policy.Lifetimes, lockout: policy.Lockout, now: now, log: log}
 }
 
 // Credentials are what a request presented to prove who it is.
@@ -84,6 +91,9 @@ type SignInRequest struct {
 	Check              PasswordKind
 	ClientID           string
 	Remember           bool
+	// ClientIP is the address the request came from, as the network (API
+	// Gateway) saw it, for the IP lockout and the audit log.
+	ClientIP string
 }
 
 // Grant is what a successful sign-in hands out.
@@ -106,11 +116,11 @@ const OneTimeTokenTTL = 5 * time.Minute
 // SignIn checks the credentials and, if they are good, starts a session
 // with its first access token. Every refusal is ErrInvalidLogin.
 func (s *Service) SignIn(ctx context.Context, req SignInRequest) (Grant, error) {
-	user, err := s.authenticate(ctx, req)
+	user, failed, err := s.authenticate(ctx, req)
 	if err != nil {
 		return Grant{}, err
 	}
-	grant, err := s.startSession(ctx, user.Username, req.ClientID, req.Remember)
+	grant, err := s.startSession(ctx, user.Username, req.ClientID, req.Remember, failed...)
 	if errors.Is(err, ErrUnauthorized) {
 		return Grant{}, s.refuse(ctx, req, "user deactivated during sign-in")
 	} else if err != nil {
@@ -124,9 +134,14 @@ func (s *Service) SignIn(ctx context.Context, req SignInRequest) (Grant, error) 
 // a session, returns a one-time token: an app on another host exchanges
 // it, once and within OneTimeTokenTTL, for the session (ExchangeOneTimeToken).
 func (s *Service) SignInForOneTimeToken(ctx context.Context, req SignInRequest) (string, error) {
-	user, err := s.authenticate(ctx, req)
+	user, failed, err := s.authenticate(ctx, req)
 	if err != nil {
 		return "", err
+	}
+	for _, c := range failed {
+		if err := s.store.DeleteCounter(ctx, c.key); err != nil {
+			return "", s.unavailable(ctx, "reset failed sign-ins", err)
+		}
 	}
 	token := secret.New()
 	err = s.store.CreateOneTimeToken(ctx, storage.OneTimeToken{
@@ -151,27 +166,49 @@ func (s *Service) ExchangeOneTimeToken(ctx context.Context, oneTimeToken string)
 }
 
 // authenticate returns the user whose credentials req holds, or
-// ErrInvalidLogin.
-func (s *Service) authenticate(ctx context.Context, req SignInRequest) (storage.User, error) {
-	user, err := s.store.GetUser(ctx, req.Username)
-	switch {
-	case errors.Is(err, storage.ErrNotFound):
+// ErrInvalidLogin. It reads the user and the lockout counters in one
+// call; a locked-out sign-in is refused before any password hashing, so
+// guessing cannot burn CPU, and every refusal is counted. On success it
+// also returns the user's counter if earlier failures are on it, for the
+// caller to clear with the sign-in's own write.
+func (s *Service) authenticate(ctx context.Context, req SignInRequest) (storage.User, []lockoutCounter, error) {
+	now := s.now()
+	counters := s.lockout.counters(req.Username, req.ClientIP)
+	user, found, read, err := s.store.GetUserAndCounters(ctx, req.Username, keys(counters))
+	if err != nil {
+		return storage.User{}, nil, s.unavailable(ctx, "read user", err)
+	}
+	for i, c := range counters {
+		if c.locked(read[i], now) {
+			return storage.User{}, nil, s.refuse(ctx, req, c.subject+" is locked out")
+		}
+	}
+	reason := "unknown user"
+	if found {
+		reason = s.checkUser(user, req)
+	} else {
 		// Do the work of a password check anyway, so the time taken does
 		// not tell an attacker whether the username exists.
 		password.VerifyDummy(req.Password)
-		return storage.User{}, s.refuse(ctx, req, "unknown user")
-	case err != nil:
-		return storage.User{}, s.unavailable(ctx, "read user", err)
 	}
-	if reason := s.checkUser(user, req); reason != "" {
-		return storage.User{}, s.refuse(ctx, req, reason)
+	if reason == "" {
+		var failed []lockoutCounter
+		for i, c := range counters {
+			if c.subject == "user" && read[i].Count > 0 {
+				failed = append(failed, c)
+			}
+		}
+		return user, failed, nil
 	}
-	return user, nil
+	if err := s.recordFailure(ctx, counters, read, now); err != nil {
+		return storage.User{}, nil, err
+	}
+	return storage.User{}, nil, s.refuse(ctx, req, reason)
 }
 
 // startSession creates a session and its first access token for a user
 // who must still be active (ErrUnauthorized otherwise).
-func (s *Service) startSession(ctx context.Context, username, clientID string, remember bool) (Grant, error) {
+func (s *Service) startSession(ctx context.Context, username, clientID string, remember bool, resetCounters ...lockoutCounter) (Grant, error) {
 	now := s.now()
 	sessionID, tokenID := secret.New(), secret.New()
 	session := storage.Session{
@@ -179,7 +216,7 @@ func (s *Service) startSession(ctx context.Context, username, clientID string, r
 		CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(s.sessionLifetime(remember)),
 	}
 	token := s.newToken(tokenID, session.IDHash, username, remember, now)
-	if err := s.store.CreateSession(ctx, session, token); err != nil {
+	if err := s.store.CreateSession(ctx, session, token, keys(resetCounters)...); err != nil {
 		return Grant{}, s.denied(ctx, "create session", err)
 	}
 	return Grant{SessionID: sessionID, AccessToken: tokenID, ExpiresIn: s.lifetimes.AccessToken, Remember: remember}, nil

@@ -7,6 +7,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -32,6 +33,20 @@ type Settings struct {
 	RedirectHosts []string
 	// CORS mirrors Movable Type's DataAPICORS* directives.
 	CORS CORS
+	// Lockout mirrors Movable Type's lockout directives, for every version.
+	Lockout Lockout
+}
+
+// Lockout holds the brute-force protection settings. A limit of 0 turns
+// that kind of lockout off.
+type Lockout struct {
+	UserLimit    int           // MTAUTH_USER_LOCKOUT_LIMIT (UserLockoutLimit)
+	UserInterval time.Duration // MTAUTH_USER_LOCKOUT_INTERVAL (UserLockoutInterval)
+	IPLimit      int           // MTAUTH_IP_LOCKOUT_LIMIT (IPLockoutLimit)
+	IPInterval   time.Duration // MTAUTH_IP_LOCKOUT_INTERVAL (IPLockoutInterval)
+	// IPWhitelist holds IP prefixes ("192.168.", as Movable Type's
+	// LockoutIPWhitelist) or CIDR blocks ("10.0.0.0/8") never locked out.
+	IPWhitelist []string // MTAUTH_LOCKOUT_IP_WHITELIST
 }
 
 // CORS holds the cross-origin settings. No allowed origin turns CORS off.
@@ -55,6 +70,11 @@ var Variables = []Variable{
 	{"MTAUTH_ACCESS_TOKEN_TTL", "3600", "access token lifetime in seconds, from creation"},
 	{"MTAUTH_USER_SESSION_TIMEOUT", "14400", "session lifetime in seconds after its last use"},
 	{"MTAUTH_REMEMBERED_SESSION_TIMEOUT", "31536000", "lifetime of a remembered session in seconds after its last use"},
+	{"MTAUTH_USER_LOCKOUT_LIMIT", "6", "failed sign-ins of one user, within the interval, that lock the user out; 0 disables"},
+	{"MTAUTH_USER_LOCKOUT_INTERVAL", "1800", "seconds in which user failures count, and how long the lockout lasts"},
+	{"MTAUTH_IP_LOCKOUT_LIMIT", "10", "failed sign-ins from one IP address, within the interval, that lock the address out; 0 disables"},
+	{"MTAUTH_IP_LOCKOUT_INTERVAL", "1800", "seconds in which IP failures count, and how long the lockout lasts"},
+	{"MTAUTH_LOCKOUT_IP_WHITELIST", "", "comma-separated IP prefixes (192.168.) or CIDR blocks never locked out"},
 	{"MTAUTH_REDIRECT_HOSTS", "", "comma-separated hosts the browser sign-in may redirect to, besides the API's own"},
 	{"MTAUTH_CORS_ALLOW_ORIGIN", "", "comma-separated origins allowed cross-origin requests, or *; empty turns CORS off"},
 	{"MTAUTH_CORS_ALLOW_METHODS", "*", "Access-Control-Allow-Methods for allowed origins"},
@@ -98,12 +118,28 @@ func FromEnv(getenv func(string) string) (Settings, error) {
 		}
 		return time.Duration(n) * time.Second
 	}
+	count := func(name string) int {
+		raw := value(name)
+		n, err := strconv.Atoi(raw)
+		if err != nil || n < 0 || n > 1000000 {
+			errs = append(errs, fmt.Errorf("%s=%q: want a whole number from 0 (off) to 1000000", name, raw))
+			return 0
+		}
+		return n
+	}
 	s := Settings{
 		TableName:                value("TABLE_NAME"),
 		AccessTokenTTL:           seconds("MTAUTH_ACCESS_TOKEN_TTL"),
 		SessionTimeout:           seconds("MTAUTH_USER_SESSION_TIMEOUT"),
 		RememberedSessionTimeout: seconds("MTAUTH_REMEMBERED_SESSION_TIMEOUT"),
 		RedirectHosts:            list(value("MTAUTH_REDIRECT_HOSTS")),
+		Lockout: Lockout{
+			UserLimit:    count("MTAUTH_USER_LOCKOUT_LIMIT"),
+			UserInterval: seconds("MTAUTH_USER_LOCKOUT_INTERVAL"),
+			IPLimit:      count("MTAUTH_IP_LOCKOUT_LIMIT"),
+			IPInterval:   seconds("MTAUTH_IP_LOCKOUT_INTERVAL"),
+			IPWhitelist:  list(value("MTAUTH_LOCKOUT_IP_WHITELIST")),
+		},
 		CORS: CORS{
 			AllowOrigins:  list(value("MTAUTH_CORS_ALLOW_ORIGIN")),
 			AllowMethods:  value("MTAUTH_CORS_ALLOW_METHODS"),
@@ -114,6 +150,11 @@ func FromEnv(getenv func(string) string) (Settings, error) {
 	for _, host := range s.RedirectHosts {
 		if strings.ContainsAny(host, "/@\\ ") {
 			errs = append(errs, fmt.Errorf("MTAUTH_REDIRECT_HOSTS: %q is not a host name (write app.example.com, not a URL)", host))
+		}
+	}
+	for _, entry := range s.Lockout.IPWhitelist {
+		if _, err := netip.ParsePrefix(entry); strings.Contains(entry, "/") && err != nil {
+			errs = append(errs, fmt.Errorf("MTAUTH_LOCKOUT_IP_WHITELIST: %q is not a CIDR block", entry))
 		}
 	}
 	for _, origin := range s.CORS.AllowOrigins {

@@ -16,7 +16,8 @@ func TestDefaults(t *testing.T) {
 	}
 	want := Settings{
 		TableName: "mtauth", AccessTokenTTL: time.Hour, SessionTimeout: 4 * time.Hour, RememberedSessionTimeout: 365 * 24 * time.Hour,
-		CORS: CORS{AllowMethods: "*", AllowHeaders: "X-MT-Authorization, X-Requested-With", ExposeHeaders: "X-MT-Next-Phase-URL"},
+		CORS:    CORS{AllowMethods: "*", AllowHeaders: "X-MT-Authorization, X-Requested-With", ExposeHeaders: "X-MT-Next-Phase-URL"},
+		Lockout: Lockout{UserLimit: 6, UserInterval: 30 * time.Minute, IPLimit: 10, IPInterval: 30 * time.Minute},
 	}
 	if !reflect.DeepEqual(s, want) {
 		t.Fatalf("defaults = %+v, want %+v", s, want)
@@ -63,6 +64,25 @@ func TestListsAndTheirChecks(t *testing.T) {
 	} {
 		if _, err := FromEnv(env(map[string]string{name: value})); err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("%s=%q: err = %v, want one naming the variable", name, value, err)
+		}
+	}
+}
+
+func TestLockoutSettings(t *testing.T) {
+	s, err := FromEnv(env(map[string]string{
+		"MTAUTH_USER_LOCKOUT_LIMIT": "0", "MTAUTH_IP_LOCKOUT_LIMIT": "3", "MTAUTH_IP_LOCKOUT_INTERVAL": "60",
+		"MTAUTH_LOCKOUT_IP_WHITELIST": "192.168., 10.0.0.0/8",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Lockout{UserLimit: 0, UserInterval: 30 * time.Minute, IPLimit: 3, IPInterval: time.Minute, IPWhitelist: []string{"192.168.", "10.0.0.0/8"}}
+	if !reflect.DeepEqual(s.Lockout, want) {
+		t.Fatalf("lockout = %+v, want %+v", s.Lockout, want)
+	}
+	for name, value := range map[string]string{"MTAUTH_USER_LOCKOUT_LIMIT": "-1", "MTAUTH_IP_LOCKOUT_LIMIT": "many", "MTAUTH_LOCKOUT_IP_WHITELIST": "10.0.0.0/99"} {
+		if _, err := FromEnv(env(map[string]string{name: value})); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s=%q: err = %v", name, value, err)
 		}
 	}
 }

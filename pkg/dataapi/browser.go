@@ -2,6 +2,7 @@ package dataapi
 
 import (
 	"bytes"
+	"context"
 	"crypto/subtle"
 	"embed"
 	"encoding/json"
@@ -88,8 +89,18 @@ func checkRedirect(raw, apiHost string, allowed []string) (redirectTarget, bool)
 
 // authorize serves GET /v{N}/authorization: the sign-in screen, or an
 // "Invalid parameter." page (400; Movable Type says 200) for a missing or
-// refused clientId or redirectUrl, never a form or a redirect then.
-func (a *API) authorize(w http.ResponseWriter, r *http.Request, req *request, rt route) {
+// refused clientId or redirectUrl, never a form or a redirect then. An
+// address locked out for failed sign-ins gets "Invalid request." instead
+// of the form, as in Movable Type.
+func (a *API) authorize(ctx context.Context, w http.ResponseWriter, r *http.Request, req *request, rt route) {
+	switch locked, err := a.svc.IPLockedOut(ctx, clientIP(r)); {
+	case err != nil:
+		a.respond(ctx, w, req, err, nil)
+		return
+	case locked:
+		writeMessagePage(w, http.StatusForbidden, "Invalid request.")
+		return
+	}
 	id, idOK := clientID(req.params)
 	target, redirectOK := checkRedirect(req.params.Get("redirectUrl"), r.Host, a.opts.RedirectHosts)
 	if !idOK || !redirectOK {
@@ -115,8 +126,13 @@ func writeSignInPage(w http.ResponseWriter, status int, target redirectTarget, p
 }
 
 func writeInvalidParameter(w http.ResponseWriter) {
+	writeMessagePage(w, http.StatusBadRequest, "Invalid parameter.")
+}
+
+// writeMessagePage answers with a page that only says message.
+func writeMessagePage(w http.ResponseWriter, status int, message string) {
 	nonce := secret.New()
-	writeHTML(w, http.StatusBadRequest, "invalid.html", struct{ Nonce, Message string }{nonce, "Invalid parameter."}, nonce, "form-action 'none'")
+	writeHTML(w, status, "message.html", struct{ Nonce, Message string }{nonce, message}, nonce, "form-action 'none'")
 }
 
 func writeHTML(w http.ResponseWriter, status int, name string, data any, nonce, extraCSP string) {

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 
@@ -24,6 +25,7 @@ type Service interface {
 	SignInForOneTimeToken(ctx context.Context, req auth.SignInRequest) (string, error)
 	ExchangeOneTimeToken(ctx context.Context, oneTimeToken string) (auth.Grant, error)
 	CheckAccessToken(ctx context.Context, accessToken string) error
+	IPLockedOut(ctx context.Context, ip string) (bool, error)
 	IssueToken(ctx context.Context, creds auth.Credentials) (auth.Token, error)
 	RevokeToken(ctx context.Context, creds auth.Credentials) error
 	SignOut(ctx context.Context, creds auth.Credentials) error
@@ -104,7 +106,7 @@ func (a *API) serve(w http.ResponseWriter, r *http.Request, serves []Endpoint) {
 	case Authenticate:
 		a.authenticate(ctx, w, r, req, rt)
 	case Authorize:
-		a.authorize(w, r, req, rt)
+		a.authorize(ctx, w, r, req, rt)
 	case GetToken:
 		a.getToken(ctx, w, r, req, creds)
 	case RevokeToken:
@@ -146,7 +148,7 @@ func (a *API) authenticate(ctx context.Context, w http.ResponseWriter, r *http.R
 	}
 	signIn := auth.SignInRequest{
 		Username: req.params.Get("username"), Password: req.params.Get("password"),
-		Check: check, ClientID: id, Remember: flag(req.params, "remember"),
+		Check: check, ClientID: id, Remember: flag(req.params, "remember"), ClientIP: clientIP(r),
 	}
 	browser := readBrowserSignIn(r, req, a.opts.RedirectHosts)
 	// A failed plain form post shows the screen again with the message.
@@ -235,6 +237,17 @@ func (a *API) respond(ctx context.Context, w http.ResponseWriter, req *request, 
 		a.log.ErrorContext(ctx, "unexpected error", "error", err.Error())
 		writeError(w, errInternal, req.suppress)
 	}
+}
+
+// clientIP is the address the request came from as the network saw it
+// (API Gateway's sourceIp, the TCP peer locally), never a header a client
+// could forge such as X-Forwarded-For.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
 
 // credentials picks the MTAuth keys the service understands.

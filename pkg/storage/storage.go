@@ -92,6 +92,29 @@ type OneTimeToken struct {
 	ExpiresAt time.Time
 }
 
+// Counter counts events under a key within a window, such as failed
+// sign-ins of one user or from one IP address.
+type Counter struct {
+	Key   string
+	Count int
+	// WindowEnds is when the window opened by the first counted event
+	// closes; LastAt is the latest event.
+	WindowEnds time.Time
+	LastAt     time.Time
+}
+
+// CounterIncrement asks to count one event under Key. If Key has no open
+// window, a new one of length Window opens with this event; the record is
+// kept for KeepFor after the event.
+type CounterIncrement struct {
+	Key     string
+	Window  time.Duration
+	KeepFor time.Duration
+	// WindowOpen is what the caller last read (a hint): guessing right
+	// saves the backend a retry.
+	WindowOpen bool
+}
+
 // NewToken describes an access token to add to an existing session, and
 // what must hold for it to be added.
 type NewToken struct {
@@ -117,9 +140,21 @@ type Store interface {
 	// ListUsers returns every user, ordered by username.
 	ListUsers(ctx context.Context) ([]User, error)
 
+	// GetUserAndCounters reads a user and counters in one consistent
+	// snapshot. found is false when there is no such user (or username is
+	// empty); a counter that does not exist comes back with Count 0.
+	GetUserAndCounters(ctx context.Context, username string, counterKeys []string) (u User, found bool, counters []Counter, err error)
+	// IncrementCounters counts one event under each key, atomically per
+	// key (concurrent increments are never lost), and returns the counters
+	// after the increment.
+	IncrementCounters(ctx context.Context, incs []CounterIncrement, now time.Time) ([]Counter, error)
+	// DeleteCounter removes a counter; deleting a missing one is no error.
+	DeleteCounter(ctx context.Context, key string) error
+
 	// CreateSession stores a new session together with its first access
-	// token, both or neither.
-	CreateSession(ctx context.Context, s Session, first AccessToken) error
+	// token, both or neither, and in the same step deletes the counters
+	// named in resetCounters.
+	CreateSession(ctx context.Context, s Session, first AccessToken, resetCounters ...string) error
 	// GetSession returns a live session; ErrNotFound if missing or expired.
 	GetSession(ctx context.Context, idHash string, now time.Time) (Session, error)
 	// GetAccessToken returns a live token; ErrNotFound if missing or

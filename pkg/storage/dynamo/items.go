@@ -13,6 +13,7 @@ const (
 	sessionPrefix = "SESSION#"
 	tokenPrefix   = "TOKEN#"
 	oneTimePrefix = "OTT#"
+	counterPrefix = "COUNTER#"
 )
 
 // Attribute names shared by the code, conditions and template.yaml.
@@ -30,6 +31,7 @@ const (
 	kindSession = "session"
 	kindToken   = "token"
 	kindOneTime = "oneTimeToken"
+	kindCounter = "counter"
 )
 
 type userItem struct {
@@ -71,6 +73,7 @@ type tokenItem struct {
 
 func userKey(username string) string    { return userPrefix + username }
 func sessionKey(idHash string) string   { return sessionPrefix + idHash }
+func counterKey(key string) string      { return counterPrefix + key }
 func oneTimeKey(idHash string) string   { return oneTimePrefix + idHash }
 func tokenKey(idHash string) string     { return tokenPrefix + idHash }
 func epoch(t time.Time) int64           { return t.Unix() }
@@ -152,4 +155,21 @@ func (i oneTimeItem) oneTimeToken(idHash string) storage.OneTimeToken {
 	return storage.OneTimeToken{
 		IDHash: idHash, Username: i.Username, ClientID: i.ClientID, Remember: i.Remember, ExpiresAt: fromEpoch(i.TTL),
 	}
+}
+
+type counterItem struct {
+	PK         string `dynamodbav:"pk"`
+	Kind       string `dynamodbav:"kind"`
+	Count      int    `dynamodbav:"count"`
+	WindowEnds int64  `dynamodbav:"windowEnds"`
+	LastAt     int64  `dynamodbav:"lastAt"`
+	TTL        int64  `dynamodbav:"ttl"`
+}
+
+func (i counterItem) counter(key string) storage.Counter {
+	c := storage.Counter{Key: key, Count: i.Count}
+	if i.Count > 0 {
+		c.WindowEnds, c.LastAt = fromEpoch(i.WindowEnds), fromEpoch(i.LastAt)
+	}
+	return c
 }

@@ -38,6 +38,7 @@ import (
 type API interface {
 	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
 	Scan(ctx context.Context, in *dynamodb.ScanInput, opts ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
 	TransactGetItems(ctx context.Context, in *dynamodb.TransactGetItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactGetItemsOutput, error)
@@ -131,7 +132,7 @@ func (s *Store) ListUsers(ctx context.Context) ([]storage.User, error) {
 
 // CreateSession implements storage.Store. The user must still be active
 // when the session is written, so a user disabled mid-sign-in gets nothing.
-func (s *Store) CreateSession(ctx context.Context, sess storage.Session, first storage.AccessToken) error {
+func (s *Store) CreateSession(ctx context.Context, sess storage.Session, first storage.AccessToken, resetCounters ...string) error {
 	sessionPut, err := s.putNew(newSessionItem(sess))
 	if err != nil {
 		return err
@@ -140,8 +141,11 @@ func (s *Store) CreateSession(ctx context.Context, sess storage.Session, first s
 	if err != nil {
 		return err
 	}
-	return s.transact(ctx, []types.TransactWriteItem{sessionPut, tokenPut, s.userActive(sess.Username)},
-		storage.ErrAlreadyExists, storage.ErrAlreadyExists, storage.ErrPreconditionFailed)
+	items := []types.TransactWriteItem{sessionPut, tokenPut, s.userActive(sess.Username)}
+	for _, k := range resetCounters {
+		items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: key(counterKey(k))}})
+	}
+	return s.transact(ctx, items, storage.ErrAlreadyExists, storage.ErrAlreadyExists, storage.ErrPreconditionFailed)
 }
 
 // GetSession implements storage.Store.
@@ -425,6 +429,8 @@ func kindOf(pk string) string {
 		return kindToken
 	case strings.HasPrefix(pk, oneTimePrefix):
 		return kindOneTime
+	case isCounterKey(pk):
+		return kindCounter
 	}
 	return "item"
 }
