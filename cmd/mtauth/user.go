@@ -248,7 +248,7 @@ func adminApp(ctx context.Context) (*app.App, error) {
 	if err != nil {
 		return nil, err
 	}
-	return app.New(settings, client, time.Now, app.NewLogger()), nil
+	return app.New(settings, client, time.Now, app.NewLogger(os.Stderr, settings.LogLevel)), nil
 }
 
 // oneName parses flags and exactly one positional NAME.

@@ -14,12 +14,16 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/mtauth/mtauth/pkg/logctx"
 )
+
+// DeadlineMargin is kept free at the end of an invocation for answering.
+const DeadlineMargin = 500 * time.Millisecond
 
 // LambdaHandler is the signature lambda.Start takes for a REST API proxy
 // integration.
@@ -29,8 +33,17 @@ type LambdaHandler func(context.Context, events.APIGatewayProxyRequest) (events.
 // and what h writes becomes the proxy response. Errors in the event (a bad
 // base64 body, say) surface as errors reading the request body, so h
 // answers them as it answers any bad request.
+//
+// The request's context ends DeadlineMargin before the invocation's own
+// deadline, so a slow database call is abandoned in time for the handler
+// to still answer (503) instead of Lambda killing it mid-request.
 func Handler(h http.Handler) LambdaHandler {
 	return func(ctx context.Context, e events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
+		if deadline, ok := ctx.Deadline(); ok {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithDeadline(ctx, deadline.Add(-DeadlineMargin))
+			defer cancel()
+		}
 		r := NewRequest(ctx, e)
 		rec := newRecorder()
 		h.ServeHTTP(rec, r)

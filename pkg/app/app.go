@@ -6,6 +6,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"time"
@@ -47,10 +48,11 @@ func New(settings config.Settings, api dynamo.API, now func() time.Time, log *sl
 	return &App{Settings: settings, Store: store, Service: svc, API: dataapi.New(svc, dataapi.Options{RedirectHosts: settings.RedirectHosts, CORS: settings.CORS}, log), Log: log}
 }
 
-// NewLogger returns the JSON logger mtauth writes to stderr (CloudWatch
-// Logs in Lambda), carrying each request's id and client IP.
-func NewLogger() *slog.Logger {
-	return slog.New(logctx.NewHandler(slog.NewJSONHandler(os.Stderr, nil)))
+// NewLogger returns the JSON logger mtauth writes to w (stderr, which is
+// CloudWatch Logs in Lambda), carrying each request's id and client IP.
+// One JSON object per line is what CloudWatch Logs Insights queries.
+func NewLogger(w io.Writer, level slog.Level) *slog.Logger {
+	return slog.New(logctx.NewHandler(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})))
 }
 
 // LambdaFromEnv builds, once per cold start, the handler of a Lambda
@@ -64,7 +66,7 @@ func LambdaFromEnv(ctx context.Context, serves ...dataapi.Endpoint) (apigw.Lambd
 	if err != nil {
 		return nil, fmt.Errorf("dynamodb client: %w", err)
 	}
-	a := New(settings, client, time.Now, NewLogger())
+	a := New(settings, client, time.Now, NewLogger(os.Stderr, settings.LogLevel))
 	return apigw.Handler(a.API.Handler(serves...)), nil
 }
 

@@ -7,6 +7,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -35,6 +36,8 @@ type Settings struct {
 	CORS CORS
 	// Lockout mirrors Movable Type's lockout directives, for every version.
 	Lockout Lockout
+	// LogLevel is the least severe level logged (MTAUTH_LOG_LEVEL).
+	LogLevel slog.Level
 }
 
 // Lockout holds the brute-force protection settings. A limit of 0 turns
@@ -70,6 +73,7 @@ var Variables = []Variable{
 	{"MTAUTH_ACCESS_TOKEN_TTL", "3600", "access token lifetime in seconds, from creation"},
 	{"MTAUTH_USER_SESSION_TIMEOUT", "14400", "session lifetime in seconds after its last use"},
 	{"MTAUTH_REMEMBERED_SESSION_TIMEOUT", "31536000", "lifetime of a remembered session in seconds after its last use"},
+	{"MTAUTH_LOG_LEVEL", "info", "least severe log level written: debug, info, warn or error"},
 	{"MTAUTH_USER_LOCKOUT_LIMIT", "6", "failed sign-ins of one user, within the interval, that lock the user out; 0 disables"},
 	{"MTAUTH_USER_LOCKOUT_INTERVAL", "1800", "seconds in which user failures count, and how long the lockout lasts"},
 	{"MTAUTH_IP_LOCKOUT_LIMIT", "10", "failed sign-ins from one IP address, within the interval, that lock the address out; 0 disables"},
@@ -146,6 +150,9 @@ func FromEnv(getenv func(string) string) (Settings, error) {
 			AllowHeaders:  value("MTAUTH_CORS_ALLOW_HEADERS"),
 			ExposeHeaders: value("MTAUTH_CORS_EXPOSE_HEADERS"),
 		},
+	}
+	if err := s.LogLevel.UnmarshalText([]byte(value("MTAUTH_LOG_LEVEL"))); err != nil {
+		errs = append(errs, fmt.Errorf("MTAUTH_LOG_LEVEL=%q: want debug, info, warn or error", value("MTAUTH_LOG_LEVEL")))
 	}
 	for _, host := range s.RedirectHosts {
 		if strings.ContainsAny(host, "/@\\ ") {

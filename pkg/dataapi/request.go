@@ -9,9 +9,16 @@ import (
 	"strings"
 )
 
-// MaxBodyBytes bounds a request body. Sign-in forms are a few hundred
-// bytes; anything near this is not a Data API client.
-const MaxBodyBytes = 64 << 10
+// Limits on what a request may carry. Sign-in forms are a few hundred
+// bytes; anything near these is not a Data API client, and refusing it
+// early keeps parsing cheap.
+const (
+	MaxBodyBytes       = 64 << 10 // 413 beyond
+	MaxParams          = 64       // distinct parameter names; 400 beyond
+	MaxParamBytes      = 8 << 10  // one parameter value; 400 beyond
+	MaxHeaderBytes     = 16 << 10 // all header names and values; 431 beyond
+	MaxAuthHeaderBytes = 4 << 10  // X-MT-Authorization; 431 beyond
+)
 
 // request is what the Data API rules need from an HTTP request.
 type request struct {
@@ -58,7 +65,13 @@ func readParams(w http.ResponseWriter, r *http.Request) (url.Values, *apiError) 
 // parseRequest applies the rules every endpoint shares: parameters,
 // suppressResponseCodes, the __method override and X-MT-Authorization.
 func parseRequest(w http.ResponseWriter, r *http.Request) (*request, *apiError) {
+	if apiErr := checkHeaders(r.Header); apiErr != nil {
+		return &request{suppress: suppressed(r.URL.Query())}, apiErr
+	}
 	params, apiErr := readParams(w, r)
+	if apiErr == nil {
+		apiErr = checkParams(params)
+	}
 	if apiErr != nil {
 		// The body could not be read; suppressResponseCodes may still be
 		// in the query.
@@ -81,6 +94,36 @@ func parseRequest(w http.ResponseWriter, r *http.Request) (*request, *apiError) 
 		req.auth = ParseAuthorization(params.Get("X-MT-Authorization"))
 	}
 	return req, nil
+}
+
+func checkHeaders(h http.Header) *apiError {
+	total := 0
+	for name, values := range h {
+		for _, v := range values {
+			total += len(name) + len(v)
+			if name == "X-Mt-Authorization" && len(v) > MaxAuthHeaderBytes {
+				return errHeaderTooLarge
+			}
+		}
+	}
+	if total > MaxHeaderBytes {
+		return errHeaderTooLarge
+	}
+	return nil
+}
+
+func checkParams(params url.Values) *apiError {
+	if len(params) > MaxParams {
+		return errBadRequest
+	}
+	for _, values := range params {
+		for _, v := range values {
+			if len(v) > MaxParamBytes {
+				return errBadRequest
+			}
+		}
+	}
+	return nil
 }
 
 // suppressed reads suppressResponseCodes: true unless absent, "" or "0".

@@ -20,6 +20,7 @@ var (
 	errUnauthorized       = &apiError{http.StatusUnauthorized, "Unauthorized"}
 	errUnknownEndpoint    = &apiError{http.StatusNotFound, "Unknown endpoint"}
 	errTooLarge           = &apiError{http.StatusRequestEntityTooLarge, "Request Entity Too Large"}
+	errHeaderTooLarge     = &apiError{http.StatusRequestHeaderFieldsTooLarge, "Request Header Fields Too Large"}
 	errServiceUnavailable = &apiError{http.StatusServiceUnavailable, "Service Unavailable"}
 	errInternal           = &apiError{http.StatusInternalServerError, "Internal Server Error"}
 )
