@@ -346,7 +346,7 @@ func (s *Service) SignOut(ctx context.Context, creds Credentials) error {
 	if err := s.store.DeleteSession(ctx, sess, presented, now); err != nil {
 		return s.denied(ctx, "delete session", err)
 	}
-	s.log.InfoContext(ctx, "signed out", "event", "signed_out", "user", sess.Username)
+	s.log.InfoContext(ctx, "signed out", "event", "signed_out", "user", sess.Username, "clientId", sess.ClientID)
 	return nil
 }
 
