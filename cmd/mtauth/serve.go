@@ -14,13 +14,14 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	project "github.com/mtauth/mtauth"
 	"github.com/mtauth/mtauth/pkg/apigw"
 	"github.com/mtauth/mtauth/pkg/app"
 	"github.com/mtauth/mtauth/pkg/config"
-	"github.com/mtauth/mtauth/pkg/dataapi"
 	"github.com/mtauth/mtauth/pkg/localapi"
 	"github.com/mtauth/mtauth/pkg/logctx"
 	"github.com/mtauth/mtauth/pkg/password"
+	"github.com/mtauth/mtauth/pkg/samtemplate"
 	"github.com/mtauth/mtauth/pkg/storage/dynamo"
 )
 
@@ -56,7 +57,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	log := slog.New(logctx.NewHandler(slog.NewTextHandler(stderr, nil)))
+	log := slog.New(logctx.NewHandler(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: settings.LogLevel})))
 	db, where, err := localDynamoDB(ctx, settings.TableName)
 	if err != nil {
 		return err
@@ -70,7 +71,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: gateway(a, log), ReadHeaderTimeout: 10 * time.Second}
+	gw, err := gateway(a, log)
+	if err != nil {
+		return fmt.Errorf("routes from template.yaml: %w", err)
+	}
+	srv := &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintf(stdout, "mtauth: serving the Data API at http://%s/ (DynamoDB: %s, table %s); Ctrl-C stops\n", ln.Addr(), where, settings.TableName)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -85,18 +90,22 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return srv.Shutdown(shutdown)
 }
 
-// gateway routes requests the way template.yaml routes them on API
-// Gateway: one function per endpoint, and the catch-all for the rest.
-func gateway(a *app.App, log *slog.Logger) *localapi.Gateway {
-	fn := func(serves ...dataapi.Endpoint) lambda.Handler {
-		return lambda.NewHandler(apigw.Handler(a.API.Handler(serves...)))
+// gateway routes requests exactly as API Gateway routes them for the
+// embedded template.yaml: its routes, each function's code package
+// (Metadata.GoPackage, whose endpoints pkg/app lists) and its gateway
+// responses. So `mtauth serve` cannot disagree with the deployed API.
+func gateway(a *app.App, log *slog.Logger) (*localapi.Gateway, error) {
+	tpl, err := samtemplate.Parse(project.Template)
+	if err != nil {
+		return nil, err
 	}
-	routes := []localapi.Route{}
-	for _, ep := range dataapi.Endpoints {
-		routes = append(routes, localapi.Route{Method: ep.Method, Resource: "/{version}" + ep.Path, Function: ep.ID, Handler: fn(ep)})
-	}
-	routes = append(routes, localapi.Route{Method: "ANY", Resource: "/{proxy+}", Function: "catch_all", Handler: fn(dataapi.Endpoints...)})
-	return &localapi.Gateway{Routes: routes, Stage: "Prod", Log: log}
+	return localapi.FromTemplate(tpl, func(f samtemplate.Function) (lambda.Handler, error) {
+		serves, err := app.Serves(f.GoPackage())
+		if err != nil {
+			return nil, err
+		}
+		return lambda.NewHandler(apigw.Handler(a.API.Handler(serves...))), nil
+	}, log)
 }
 
 // localDynamoDB returns the DynamoDB serve uses and says which it is.
