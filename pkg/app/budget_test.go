@@ -24,12 +24,15 @@ import (
 )
 
 // recording is a dynamo.API that records, in order, the operation of
-// every call made through it.
+// every call made through it. It forwards each method by name, so a
+// method added to dynamo.API cannot go uncounted.
 type recording struct {
-	dynamo.API
+	next  dynamo.API
 	mu    sync.Mutex
 	calls []string
 }
+
+var _ dynamo.API = (*recording)(nil)
 
 func record[In, Out any](r *recording, op string, call func(context.Context, In, ...func(*dynamodb.Options)) (Out, error),
 	ctx context.Context, in In, opts []func(*dynamodb.Options)) (Out, error) {
@@ -40,27 +43,31 @@ func record[In, Out any](r *recording, op string, call func(context.Context, In,
 }
 
 func (r *recording) GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
-	return record(r, "GetItem", r.API.GetItem, ctx, in, opts)
+	return record(r, "GetItem", r.next.GetItem, ctx, in, opts)
 }
 
 func (r *recording) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
-	return record(r, "PutItem", r.API.PutItem, ctx, in, opts)
+	return record(r, "PutItem", r.next.PutItem, ctx, in, opts)
+}
+
+func (r *recording) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	return record(r, "UpdateItem", r.next.UpdateItem, ctx, in, opts)
 }
 
 func (r *recording) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
-	return record(r, "DeleteItem", r.API.DeleteItem, ctx, in, opts)
+	return record(r, "DeleteItem", r.next.DeleteItem, ctx, in, opts)
 }
 
 func (r *recording) Scan(ctx context.Context, in *dynamodb.ScanInput, opts ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) {
-	return record(r, "Scan", r.API.Scan, ctx, in, opts)
+	return record(r, "Scan", r.next.Scan, ctx, in, opts)
 }
 
 func (r *recording) TransactGetItems(ctx context.Context, in *dynamodb.TransactGetItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactGetItemsOutput, error) {
-	return record(r, "TransactGetItems", r.API.TransactGetItems, ctx, in, opts)
+	return record(r, "TransactGetItems", r.next.TransactGetItems, ctx, in, opts)
 }
 
 func (r *recording) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
-	return record(r, "TransactWriteItems", r.API.TransactWriteItems, ctx, in, opts)
+	return record(r, "TransactWriteItems", r.next.TransactWriteItems, ctx, in, opts)
 }
 
 // take returns the calls recorded since the last take.
@@ -72,9 +79,9 @@ func (r *recording) take() []string {
 	return calls
 }
 
-// TestRoundTripBudget pins how many DynamoDB calls, one after another,
-// each request costs: each is a round trip a user waits for. Every
-// endpoint stays within two; the global check on a sign-in adds two.
+// TestRoundTripBudget pins the DynamoDB calls each request makes, in
+// order: each is a round trip a user waits for. Every endpoint stays
+// within two round trips; the global check on a sign-in adds two.
 func TestRoundTripBudget(t *testing.T) {
 	settings, err := config.FromEnv(func(string) string { return "" })
 	if err != nil {
@@ -84,7 +91,7 @@ func TestRoundTripBudget(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db := &recording{API: embedded}
+	db := &recording{next: embedded}
 	now := time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
 	a := app.New(settings, db, func() time.Time { return now }, slog.New(slog.DiscardHandler))
 	handler := apigw.Handler(a.API.Handler(dataapi.Endpoints...))
@@ -128,73 +135,52 @@ func TestRoundTripBudget(t *testing.T) {
 		return strs
 	}
 	signInForm := url.Values{"clientId": {"budget"}, "username": {"melody"}, "password": {pw}}
-	// signIn returns a new session's id and access token.
-	signIn := func(t *testing.T) (sessionID, accessToken string) {
-		t.Helper()
-		body := send(t, http.StatusOK, http.MethodPost, "/v4/authentication", "", signInForm)
-		return body["sessionId"], body["accessToken"]
-	}
+	wrongPassword := url.Values{"clientId": {"budget"}, "username": {"melody"}, "password": {"wrong"}}
+	bySessionID := func(id, _ string) string { return "MTAuth sessionId=" + id }
+	byAccessToken := func(_, token string) string { return "MTAuth accessToken=" + token }
+	unknownToken := func(_, _ string) string { return "MTAuth accessToken=unknown" }
+	revoke := url.Values{"__method": {"DELETE"}}
+	signInCalls := []string{"TransactGetItems", "TransactWriteItems"}
+	credentialCalls := []string{"GetItem", "TransactWriteItems"}
 
 	for _, tt := range []struct {
-		name string
-		// request makes the request measured, after any setup it needs.
-		request func(t *testing.T)
-		want    []string
+		name         string
+		method, path string
+		// authorization, if set, makes the X-MT-Authorization header from
+		// a new session's id and access token.
+		authorization func(sessionID, accessToken string) string
+		form          url.Values
+		status        int
+		want          []string
 	}{
-		{"sign in", func(t *testing.T) { signIn(t) },
-			[]string{"GetItem", "TransactWriteItems"}},
-		{"sign in with the global check", func(t *testing.T) {
-			_, token := signIn(t)
-			db.take()
-			send(t, http.StatusOK, http.MethodPost, "/v4/authentication", "MTAuth accessToken="+token, signInForm)
-		}, []string{"GetItem", "TransactGetItems", "GetItem", "TransactWriteItems"}},
-		{"new token by session id", func(t *testing.T) {
-			id, _ := signIn(t)
-			db.take()
-			send(t, http.StatusOK, http.MethodPost, "/v4/token", "MTAuth sessionId="+id, nil)
-		}, []string{"GetItem", "TransactWriteItems"}},
-		{"new token by access token", func(t *testing.T) {
-			_, token := signIn(t)
-			db.take()
-			send(t, http.StatusOK, http.MethodPost, "/v4/token", "MTAuth accessToken="+token, nil)
-		}, []string{"GetItem", "TransactWriteItems"}},
-		{"revoke token", func(t *testing.T) {
-			_, token := signIn(t)
-			db.take()
-			send(t, http.StatusOK, http.MethodDelete, "/v4/token", "MTAuth accessToken="+token, nil)
-		}, []string{"GetItem", "TransactWriteItems"}},
-		{"revoke token by __method", func(t *testing.T) {
-			_, token := signIn(t)
-			db.take()
-			send(t, http.StatusOK, http.MethodPost, "/v4/token", "MTAuth accessToken="+token, url.Values{"__method": {"DELETE"}})
-		}, []string{"GetItem", "TransactWriteItems"}},
-		{"sign out by session id", func(t *testing.T) {
-			id, _ := signIn(t)
-			db.take()
-			send(t, http.StatusOK, http.MethodDelete, "/v4/authentication", "MTAuth sessionId="+id, nil)
-		}, []string{"GetItem", "TransactWriteItems"}},
-		{"sign out by access token", func(t *testing.T) {
-			_, token := signIn(t)
-			db.take()
-			send(t, http.StatusOK, http.MethodDelete, "/v4/authentication", "MTAuth accessToken="+token, nil)
-		}, []string{"GetItem", "TransactWriteItems"}},
-		{"refused sign-in", func(t *testing.T) {
-			send(t, http.StatusUnauthorized, http.MethodPost, "/v4/authentication", "",
-				url.Values{"clientId": {"budget"}, "username": {"melody"}, "password": {"wrong"}})
-		}, []string{"GetItem"}},
-		{"unknown access token", func(t *testing.T) {
-			send(t, http.StatusUnauthorized, http.MethodPost, "/v4/token", "MTAuth accessToken=unknown", nil)
-		}, []string{"GetItem"}},
-		{"no credentials", func(t *testing.T) {
-			send(t, http.StatusUnauthorized, http.MethodPost, "/v4/token", "", nil)
-		}, nil},
-		{"OPTIONS", func(t *testing.T) {
-			send(t, http.StatusOK, http.MethodOptions, "/v4/token", "MTAuth accessToken=bogus", nil)
-		}, nil},
+		// The user and both lockout counters in one read; the session, its
+		// first token and the reset of the user's counter in one write.
+		{"sign in", http.MethodPost, "/v4/authentication", nil, signInForm, http.StatusOK, signInCalls},
+		// The global check reads the token, then its session and user.
+		{"sign in with the global check", http.MethodPost, "/v4/authentication", byAccessToken, signInForm, http.StatusOK,
+			[]string{"GetItem", "TransactGetItems", "TransactGetItems", "TransactWriteItems"}},
+		{"new token by session id", http.MethodPost, "/v4/token", bySessionID, nil, http.StatusOK, credentialCalls},
+		{"new token by access token", http.MethodPost, "/v4/token", byAccessToken, nil, http.StatusOK, credentialCalls},
+		{"revoke token", http.MethodDelete, "/v4/token", byAccessToken, nil, http.StatusOK, credentialCalls},
+		{"revoke token by __method", http.MethodPost, "/v4/token", byAccessToken, revoke, http.StatusOK, credentialCalls},
+		{"sign out by session id", http.MethodDelete, "/v4/authentication", bySessionID, nil, http.StatusOK, credentialCalls},
+		{"sign out by access token", http.MethodDelete, "/v4/authentication", byAccessToken, nil, http.StatusOK, credentialCalls},
+		// The user's and the IP's failure counters are updated concurrently.
+		{"refused sign-in", http.MethodPost, "/v4/authentication", nil, wrongPassword, http.StatusUnauthorized,
+			[]string{"TransactGetItems", "UpdateItem", "UpdateItem"}},
+		{"sign in after a refusal", http.MethodPost, "/v4/authentication", nil, signInForm, http.StatusOK, signInCalls},
+		{"unknown access token", http.MethodPost, "/v4/token", unknownToken, nil, http.StatusUnauthorized, []string{"GetItem"}},
+		{"no credentials", http.MethodPost, "/v4/token", nil, nil, http.StatusUnauthorized, nil},
+		{"OPTIONS", http.MethodOptions, "/v4/token", unknownToken, nil, http.StatusOK, nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
+			authorization := ""
+			if tt.authorization != nil {
+				session := send(t, http.StatusOK, http.MethodPost, "/v4/authentication", "", signInForm)
+				authorization = tt.authorization(session["sessionId"], session["accessToken"])
+			}
 			db.take()
-			tt.request(t)
+			send(t, tt.status, tt.method, tt.path, authorization, tt.form)
 			if got := db.take(); !slices.Equal(got, tt.want) {
 				t.Errorf("DynamoDB calls %v, want %v", got, tt.want)
 			}
