@@ -86,10 +86,10 @@ func parseRequest(w http.ResponseWriter, r *http.Request) (*request, *apiError) 
 			return req, errMethodNotAllowed(override)
 		}
 	}
-	header, present := r.Header["X-Mt-Authorization"]
-	switch {
-	case present && len(header) > 0:
-		req.auth = ParseAuthorization(header[0])
+	// An empty header counts as absent, so the form field is read then.
+	switch header := r.Header.Get("X-MT-Authorization"); {
+	case header != "":
+		req.auth = ParseAuthorization(header)
 	case r.Method == http.MethodPost:
 		req.auth = ParseAuthorization(params.Get("X-MT-Authorization"))
 	}
