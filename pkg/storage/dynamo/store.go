@@ -349,9 +349,11 @@ func (s *Store) conditionCheck(pk string, cond expression.ConditionBuilder) type
 }
 
 // transactAttempts bounds retries of a transaction that lost a race with
-// another transaction on the same item (TransactionConflict). Conditions
-// are evaluated afresh on each attempt, so retrying is always safe.
-const transactAttempts = 4
+// another transaction on the same item (TransactionConflict), which the
+// SDK does not retry itself. Conditions are evaluated afresh on each
+// attempt, so retrying is always safe; backoff grows with each attempt so
+// a burst of mints on one session spreads out.
+const transactAttempts = 6
 
 // transact runs the items as one transaction. onFailed[i] is the error
 // returned when item i's condition fails.
@@ -377,7 +379,7 @@ func (s *Store) transact(ctx context.Context, items []types.TransactWriteItem, o
 		if !conflict || attempt == transactAttempts {
 			return unavailable("TransactWriteItems", err)
 		}
-		backoff := time.Duration(attempt*10+rand.IntN(20)) * time.Millisecond
+		backoff := time.Duration(attempt*attempt*10+rand.IntN(20*attempt)) * time.Millisecond
 		select {
 		case <-ctx.Done():
 			return unavailable("TransactWriteItems", ctx.Err())
