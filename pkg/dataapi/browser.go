@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/mtauth/mtauth/pkg/secret"
 )
@@ -36,7 +37,10 @@ var pages = template.Must(template.ParseFS(templateFiles, "templates/*.html"))
 // signInPage is what the sign-in screen shows.
 type signInPage struct {
 	Nonce, ClientID, MagicToken, RedirectURL, Flow, Username, Error string
-	WebServicesPassword, Remember                                   bool
+	// ReturnHost is where the user goes after signing in, shown so a
+	// user can tell a genuine request from a phishing one.
+	ReturnHost                    string
+	WebServicesPassword, Remember bool
 }
 
 // redirectTarget is a checked redirectUrl.
@@ -67,13 +71,19 @@ func (t redirectTarget) with(fragment string) string {
 // scheme-relative and relative URLs, other schemes (javascript:, data:),
 // user info (https://app.example.com@evil.example/), look-alike hosts,
 // backslashes and control characters, which browsers and parsers read
-// differently.
+// differently, and non-ASCII hosts.
 func checkRedirect(raw, apiHost string, allowed []string) (redirectTarget, bool) {
 	if raw == "" || strings.ContainsFunc(raw, func(r rune) bool { return r < 0x21 || r == 0x7f || r == '\\' }) {
 		return redirectTarget{}, false
 	}
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Opaque != "" || u.User != nil || u.Host == "" {
+		return redirectTarget{}, false
+	}
+	// Hosts are compared case-insensitively in ASCII only: Unicode case
+	// folding would take "kioſks" (long s) for "kiosks". International
+	// names arrive in their ASCII (punycode) form.
+	if strings.ContainsFunc(u.Host, func(r rune) bool { return r >= utf8.RuneSelf }) {
 		return redirectTarget{}, false
 	}
 	if strings.EqualFold(u.Host, apiHost) {
@@ -120,6 +130,7 @@ func writeSignInPage(w http.ResponseWriter, status int, target redirectTarget, p
 	page.Nonce = secret.New()
 	page.RedirectURL = target.with("")
 	page.Flow = target.flow()
+	page.ReturnHost = target.url.Host
 	origin := target.url.Scheme + "://" + target.url.Host
 	writeHTML(w, status, "signin.html", page, page.Nonce,
 		"form-action 'self' "+origin+"; connect-src 'self'")
@@ -193,6 +204,9 @@ func prefersHTML(accept string) bool {
 				if parsed, err := strconv.ParseFloat(v, 64); err == nil {
 					q = parsed
 				}
+			}
+			if q <= 0 {
+				continue // q=0 means "not acceptable"
 			}
 			// An exact match outranks a wildcard with the same q.
 			if mediaType == want {

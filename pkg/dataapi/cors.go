@@ -13,16 +13,16 @@ import (
 const preflightMaxAge = 10 * 60
 
 // setCORSHeaders adds Movable Type's CORS headers when the request's Origin
-// is allowed. With a list of origins the answer depends on the Origin, so
-// caches are told so with Vary: Origin (Movable Type omits it).
+// is allowed. Caches are told the answer depends on the Origin with
+// Vary: Origin (Movable Type omits it).
 func setCORSHeaders(h http.Header, r *http.Request, cors config.CORS) {
 	if len(cors.AllowOrigins) == 0 {
 		return
 	}
+	// The CORS headers appear only for requests with an allowed Origin, so
+	// every answer depends on it, even with "*".
+	h.Add("Vary", "Origin")
 	wildcard := slices.Contains(cors.AllowOrigins, "*")
-	if !wildcard {
-		h.Add("Vary", "Origin")
-	}
 	origin := r.Header.Get("Origin")
 	if origin == "" || (!wildcard && !slices.Contains(cors.AllowOrigins, origin)) {
 		return

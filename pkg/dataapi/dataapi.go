@@ -168,8 +168,12 @@ func (a *API) authenticate(ctx context.Context, w http.ResponseWriter, r *http.R
 		switch {
 		case err != nil && showFailure(err):
 		case err == nil && browser.formPost && browser.targetOK:
+			http.SetCookie(w, expiredCookie(r, magicTokenCookie, true))
 			http.Redirect(w, r, browser.target.with("_ott_"+token), http.StatusSeeOther)
 		default:
+			if err == nil && browser.magicOK {
+				http.SetCookie(w, expiredCookie(r, magicTokenCookie, true))
+			}
 			a.respond(ctx, w, req, err, func() any { return oneTimeTokenResponse{OneTimeToken: token} })
 		}
 		return
