@@ -99,12 +99,13 @@ func gateway(a *app.App, log *slog.Logger) (*localapi.Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
-	return localapi.FromTemplate(tpl, func(f samtemplate.Function) (lambda.Handler, error) {
+	return localapi.FromTemplate(tpl, func(f samtemplate.Function) (func() lambda.Handler, error) {
 		serves, err := app.Serves(f.GoPackage())
 		if err != nil {
 			return nil, err
 		}
-		return lambda.NewHandler(apigw.Handler(a.API.Handler(serves...))), nil
+		h := apigw.Handler(a.API.Handler(serves...))
+		return func() lambda.Handler { return lambda.NewHandler(h) }, nil
 	}, log)
 }
 

@@ -15,6 +15,7 @@ import (
 // deployed functions and `mtauth serve` both look the package up here,
 // so they cannot disagree on who serves what.
 var Functions = map[string][]dataapi.Endpoint{
+	"authorize":             {dataapi.Authorize},
 	"authenticate":          {dataapi.Authenticate},
 	"revoke_authentication": {dataapi.RevokeAuthentication},
 	"get_token":             {dataapi.GetToken},

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -35,6 +36,8 @@ type Gateway struct {
 	Responses map[string]samtemplate.GatewayResponse
 	Stage     string
 	Log       *slog.Logger
+
+	instances sync.Map // function name -> *sync.Pool of its idle handlers
 }
 
 // The gateway response types this stand-in can produce.
@@ -74,7 +77,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.writeGatewayResponse(w, Default4XX, requestID)
 		return
 	}
-	resp, err := invoke(r.Context(), route.Handler, event)
+	resp, err := g.invoke(r.Context(), route, event)
 	if err != nil {
 		// API Gateway answers a failed or malformed invocation itself.
 		g.Log.Error("function failed", "function", route.Function, "requestId", requestID, "error", err.Error())
@@ -88,15 +91,22 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		"status", resp.StatusCode, "ms", time.Since(start).Milliseconds(), "requestId", requestID)
 }
 
-// invoke runs the handler on the event's JSON, exactly as the Lambda
-// runtime would, and decodes its answer as strictly as API Gateway does:
-// a key it does not know makes the response malformed.
-func invoke(ctx context.Context, h lambda.Handler, event events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
+// invoke runs an idle instance of the route's function on the event's
+// JSON, exactly as the Lambda runtime would, and decodes its answer as
+// strictly as API Gateway does: a key it does not know makes the response
+// malformed.
+func (g *Gateway) invoke(ctx context.Context, route Route, event events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
 	payload, err := json.Marshal(event)
 	if err != nil {
 		return events.APIGatewayProxyResponse{}, err
 	}
+	pool, _ := g.instances.LoadOrStore(route.Function, &sync.Pool{New: func() any { return route.Instance() }})
+	h := pool.(*sync.Pool).Get().(lambda.Handler)
 	out, err := h.Invoke(ctx, payload)
+	// The output is copied out of the instance's buffer before the
+	// instance may serve another invocation.
+	out = bytes.Clone(out)
+	pool.(*sync.Pool).Put(h)
 	if err != nil {
 		return events.APIGatewayProxyResponse{}, err
 	}

@@ -15,7 +15,12 @@ type Route struct {
 	Method   string
 	Resource string
 	Function string
-	Handler  lambda.Handler
+	// Instance returns a new instance of the function's handler. Like a
+	// Lambda function instance, one serves one invocation at a time (the
+	// Lambda library reuses its response buffer), so the gateway runs
+	// concurrent requests on separate instances and reuses idle ones, as
+	// Lambda does. Routes of one Function share its instances.
+	Instance func() lambda.Handler
 }
 
 // Match finds the route API Gateway would pick for a request, and the
@@ -28,18 +33,19 @@ type Route struct {
 // MISSING_AUTHENTICATION_TOKEN, and so does Match, by returning false.
 func (g *Gateway) Match(method, path string) (Route, map[string]string, bool) {
 	var (
+		found      bool
 		best       string
 		bestRank   []int
 		bestParams map[string]string
 	)
 	for _, rt := range g.Routes {
 		params, rank, ok := matchResource(rt.Resource, path)
-		if !ok || (bestRank != nil && !moreSpecific(rank, bestRank)) {
+		if !ok || (found && !moreSpecific(rank, bestRank)) {
 			continue
 		}
-		best, bestRank, bestParams = rt.Resource, rank, params
+		found, best, bestRank, bestParams = true, rt.Resource, rank, params
 	}
-	if bestRank == nil {
+	if !found {
 		return Route{}, nil, false
 	}
 	var anyRoute *Route

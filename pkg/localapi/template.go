@@ -11,9 +11,10 @@ import (
 
 // FromTemplate builds the gateway a SAM template describes: its one REST
 // API's stage and gateway responses, and a route for every Api event of
-// every function, each invoking the handler that handler returns for the
-// function. handler may be nil to build a gateway for matching only.
-func FromTemplate(t *samtemplate.Template, handler func(samtemplate.Function) (lambda.Handler, error), log *slog.Logger) (*Gateway, error) {
+// every function, each invoking instances that instance returns for the
+// function (see Route.Instance). instance may be nil to build a gateway
+// for matching only.
+func FromTemplate(t *samtemplate.Template, instance func(samtemplate.Function) (func() lambda.Handler, error), log *slog.Logger) (*Gateway, error) {
 	if len(t.APIs) != 1 {
 		return nil, fmt.Errorf("localapi: the template has %d AWS::Serverless::Api resources, want exactly 1", len(t.APIs))
 	}
@@ -21,10 +22,10 @@ func FromTemplate(t *samtemplate.Template, handler func(samtemplate.Function) (l
 	g := &Gateway{Stage: api.Properties.StageName, Responses: api.GatewayResponses, Log: log}
 	claimed := map[[2]string]string{} // method and resource -> function
 	for _, f := range t.Functions {
-		var h lambda.Handler
-		if handler != nil && len(f.Routes) > 0 {
+		var newInstance func() lambda.Handler
+		if instance != nil && len(f.Routes) > 0 {
 			var err error
-			if h, err = handler(f); err != nil {
+			if newInstance, err = instance(f); err != nil {
 				return nil, fmt.Errorf("localapi: %s: %w", f.LogicalID, err)
 			}
 		}
@@ -37,7 +38,7 @@ func FromTemplate(t *samtemplate.Template, handler func(samtemplate.Function) (l
 				return nil, fmt.Errorf("localapi: %s %s is routed to both %s and %s", r.Method, r.Path, other, f.LogicalID)
 			}
 			claimed[key] = f.LogicalID
-			g.Routes = append(g.Routes, Route{Method: r.Method, Resource: r.Path, Function: f.LogicalID, Handler: h})
+			g.Routes = append(g.Routes, Route{Method: r.Method, Resource: r.Path, Function: f.LogicalID, Instance: newInstance})
 		}
 	}
 	return g, nil

@@ -46,6 +46,8 @@ type Template struct {
 	// GlobalEnvironment is Globals.Function.Environment.Variables, the
 	// settings every function receives.
 	GlobalEnvironment map[string]string
+
+	raw map[string]map[string]any // resources, intrinsics resolved
 }
 
 // Function is one AWS::Serverless::Function.
@@ -107,8 +109,19 @@ var processing sync.Mutex
 // Parse reads a SAM template in YAML or JSON. It is safe to call from
 // several goroutines.
 func Parse(data []byte) (*Template, error) {
+	return ParseWithParameters(data, nil)
+}
+
+// ParseWithParameters is Parse with some Parameters given values other
+// than their defaults, as `sam deploy --parameter-overrides` gives them.
+func ParseWithParameters(data []byte, values map[string]string) (*Template, error) {
+	overrides := map[string]any{}
+	for name, v := range values {
+		overrides[name] = v
+	}
 	processing.Lock()
 	processed, err := intrinsics.ProcessYAML(data, &intrinsics.ProcessorOptions{
+		ParameterOverrides: overrides,
 		IntrinsicHandlerOverrides: map[string]intrinsics.IntrinsicHandler{
 			"Ref":        ref,
 			"Fn::GetAtt": getAtt,
@@ -128,7 +141,7 @@ func Parse(data []byte) (*Template, error) {
 	if err := json.Unmarshal(processed, &raw); err != nil {
 		return nil, fmt.Errorf("samtemplate: %w", err)
 	}
-	t := &Template{Parameters: raw.Parameters, Outputs: raw.Outputs, Resources: map[string]string{}}
+	t := &Template{Parameters: raw.Parameters, Outputs: raw.Outputs, Resources: map[string]string{}, raw: raw.Resources}
 	globalFunction := raw.Globals["Function"]
 	if env, ok := dig(globalFunction, "Environment", "Variables").(map[string]any); ok {
 		t.GlobalEnvironment = map[string]string{}
@@ -166,6 +179,23 @@ func (t *Template) Function(logicalID string) (Function, bool) {
 		}
 	}
 	return Function{}, false
+}
+
+// Decode decodes any resource into its goformation type, such as
+// *dynamodb.Table from goformation's cloudformation/dynamodb package.
+func (t *Template) Decode(logicalID string, into cloudformation.Resource) error {
+	res, ok := t.raw[logicalID]
+	if !ok {
+		return fmt.Errorf("samtemplate: no resource %s", logicalID)
+	}
+	if typ := res["Type"]; typ != into.AWSCloudFormationType() {
+		return fmt.Errorf("samtemplate: %s is %v, not %s", logicalID, typ, into.AWSCloudFormationType())
+	}
+	b, err := json.Marshal(res)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, into)
 }
 
 func parseFunction(id string, res, globals map[string]any) (Function, error) {
