@@ -157,12 +157,22 @@ func (s *Service) SignInForOneTimeToken(ctx context.Context, req SignInRequest) 
 
 // ExchangeOneTimeToken consumes a one-time token and starts the session it
 // stands for. A token works once; every later attempt is ErrUnauthorized.
+//
+// The token is read, then spent in the same transaction that creates the
+// session, so a fault can never leave it spent without a session.
 func (s *Service) ExchangeOneTimeToken(ctx context.Context, oneTimeToken string) (Grant, error) {
-	t, err := s.store.ConsumeOneTimeToken(ctx, secret.Hash(oneTimeToken), s.now())
+	now := s.now()
+	t, err := s.store.GetOneTimeToken(ctx, secret.Hash(oneTimeToken), now)
 	if err != nil {
-		return Grant{}, s.denied(ctx, "consume one-time token", err)
+		return Grant{}, s.denied(ctx, "read one-time token", err)
 	}
-	return s.startSession(ctx, t.Username, t.ClientID, t.Remember)
+	sessionID, tokenID := secret.New(), secret.New()
+	session, token := s.newSession(sessionID, tokenID, t.Username, t.ClientID, t.Remember, now)
+	if err := s.store.CreateSessionFromOneTimeToken(ctx, t.IDHash, session, token, now); err != nil {
+		return Grant{}, s.denied(ctx, "exchange one-time token", err)
+	}
+	s.log.InfoContext(ctx, "one-time token exchanged", "event", "one_time_token_exchanged", "user", t.Username, "clientId", t.ClientID)
+	return Grant{SessionID: sessionID, AccessToken: tokenID, ExpiresIn: s.lifetimes.AccessToken, Remember: t.Remember}, nil
 }
 
 // authenticate returns the user whose credentials req holds, or
@@ -209,13 +219,8 @@ func (s *Service) authenticate(ctx context.Context, req SignInRequest) (storage.
 // startSession creates a session and its first access token for a user
 // who must still be active (ErrUnauthorized otherwise).
 func (s *Service) startSession(ctx context.Context, username, clientID string, remember bool, resetCounters ...lockoutCounter) (Grant, error) {
-	now := s.now()
 	sessionID, tokenID := secret.New(), secret.New()
-	session := storage.Session{
-		IDHash: secret.Hash(sessionID), Username: username, ClientID: clientID, Remember: remember,
-		CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(s.sessionLifetime(remember)),
-	}
-	token := s.newToken(tokenID, session.IDHash, username, remember, now)
+	session, token := s.newSession(sessionID, tokenID, username, clientID, remember, s.now())
 	if err := s.store.CreateSession(ctx, session, token, keys(resetCounters)...); err != nil {
 		return Grant{}, s.denied(ctx, "create session", err)
 	}
@@ -232,6 +237,12 @@ func (s *Service) checkUser(user storage.User, req SignInRequest) string {
 	if hash == "" {
 		password.VerifyDummy(req.Password)
 		return "no password of the required kind is set"
+	}
+	if !password.Slow(hash) {
+		// A generated password's check is fast; add the slow work so a
+		// refusal costs the same as for an unknown user, and timing does
+		// not reveal which usernames exist.
+		password.VerifyDummy(req.Password)
 	}
 	if ok, err := password.Verify(req.Password, hash); err != nil {
 		return "stored password hash is malformed"
@@ -266,7 +277,7 @@ func (s *Service) CheckAccessToken(ctx context.Context, accessToken string) erro
 func (s *Service) IssueToken(ctx context.Context, creds Credentials) (Token, error) {
 	now := s.now()
 	var (
-		sessionHash, username, presented string
+		sessionHash, username, clientID, presented string
 		remember                         bool
 	)
 	switch {
@@ -275,7 +286,7 @@ func (s *Service) IssueToken(ctx context.Context, creds Credentials) (Token, err
 		if err != nil {
 			return Token{}, s.denied(ctx, "read access token", err)
 		}
-		sessionHash, username, remember, presented = t.SessionIDHash, t.Username, t.SessionRemember, t.IDHash
+		sessionHash, username, clientID, remember, presented = t.SessionIDHash, t.Username, t.SessionClientID, t.SessionRemember, t.IDHash
 	case creds.SessionID != "":
 		sess, err := s.store.GetSession(ctx, secret.Hash(creds.SessionID), now)
 		if err != nil {
@@ -285,13 +296,13 @@ func (s *Service) IssueToken(ctx context.Context, creds Credentials) (Token, err
 			(creds.SessionClientID != "" && creds.SessionClientID != sess.ClientID) {
 			return Token{}, ErrUnauthorized
 		}
-		sessionHash, username, remember = sess.IDHash, sess.Username, sess.Remember
+		sessionHash, username, clientID, remember = sess.IDHash, sess.Username, sess.ClientID, sess.Remember
 	default:
 		return Token{}, ErrUnauthorized
 	}
 	tokenID := secret.New()
 	err := s.store.AddAccessToken(ctx, storage.NewToken{
-		Token:              s.newToken(tokenID, sessionHash, username, remember, now),
+		Token:              s.newToken(tokenID, sessionHash, username, clientID, remember, now),
 		SessionExpiresAt:   now.Add(s.sessionLifetime(remember)),
 		PresentedTokenHash: presented,
 	}, now)
@@ -315,7 +326,7 @@ func (s *Service) RevokeToken(ctx context.Context, creds Credentials) error {
 	if err := s.store.DeleteAccessToken(ctx, t, now); err != nil {
 		return s.denied(ctx, "delete access token", err)
 	}
-	s.log.InfoContext(ctx, "access token revoked", "event", "token_revoked", "user", t.Username)
+	s.log.InfoContext(ctx, "access token revoked", "event", "token_revoked", "user", t.Username, "clientId", t.SessionClientID)
 	return nil
 }
 
@@ -333,7 +344,7 @@ func (s *Service) SignOut(ctx context.Context, creds Credentials) error {
 		if err != nil {
 			return s.denied(ctx, "read access token", err)
 		}
-		sess = storage.Session{IDHash: t.SessionIDHash, Username: t.Username}
+		sess = storage.Session{IDHash: t.SessionIDHash, Username: t.Username, ClientID: t.SessionClientID}
 		presented = t.IDHash
 	case creds.SessionID != "":
 		var err error
@@ -350,9 +361,18 @@ func (s *Service) SignOut(ctx context.Context, creds Credentials) error {
 	return nil
 }
 
-func (s *Service) newToken(id, sessionHash, username string, remember bool, now time.Time) storage.AccessToken {
+// newSession returns the records of a new session and its first token.
+func (s *Service) newSession(sessionID, tokenID, username, clientID string, remember bool, now time.Time) (storage.Session, storage.AccessToken) {
+	session := storage.Session{
+		IDHash: secret.Hash(sessionID), Username: username, ClientID: clientID, Remember: remember,
+		CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(s.sessionLifetime(remember)),
+	}
+	return session, s.newToken(tokenID, session.IDHash, username, clientID, remember, now)
+}
+
+func (s *Service) newToken(id, sessionHash, username, clientID string, remember bool, now time.Time) storage.AccessToken {
 	return storage.AccessToken{
-		IDHash: secret.Hash(id), SessionIDHash: sessionHash, Username: username, SessionRemember: remember,
+		IDHash: secret.Hash(id), SessionIDHash: sessionHash, Username: username, SessionRemember: remember, SessionClientID: clientID,
 		CreatedAt: now, ExpiresAt: now.Add(s.lifetimes.AccessToken),
 	}
 }

@@ -157,7 +157,7 @@ func (a *API) authenticate(ctx context.Context, w http.ResponseWriter, r *http.R
 			return false
 		}
 		writeSignInPage(w, http.StatusUnauthorized, browser.target, signInPage{
-			ClientID: id, MagicToken: req.params.Get("mtDataApiLoginMagicToken"), Username: signIn.Username,
+			ClientID: id, MagicToken: req.params.Get("mtDataApiLoginMagicToken"), Username: strings.ToValidUTF8(signIn.Username, "\uFFFD"),
 			Remember: signIn.Remember, WebServicesPassword: check == auth.WebServicesPassword, Error: "Invalid login.",
 		})
 		return true
@@ -216,8 +216,9 @@ func (a *API) getToken(ctx context.Context, w http.ResponseWriter, r *http.Reque
 	}
 	if !creds.AccessTokenPresented && creds.SessionID == "" {
 		if id, ok := clientID(req.params); ok {
-			creds.SessionUser, creds.SessionID, _ = sessionFromCookie(r, id)
-			creds.SessionClientID = id
+			if user, session, ok := sessionFromCookie(r, id); ok {
+				creds.SessionUser, creds.SessionID, creds.SessionClientID = user, session, id
+			}
 		}
 	}
 	token, err := a.svc.IssueToken(ctx, creds)

@@ -80,6 +80,10 @@ func VerifyDummy(password string) {
 	_, _ = Verify(password, dummyHash)
 }
 
+// Slow reports whether checking a password against hash costs a full
+// argon2id computation; a generated password's fast hash does not.
+func Slow(hash string) bool { return strings.HasPrefix(hash, "$argon2id$") }
+
 func derive(password, hash string) (want, got []byte, err error) {
 	parts := strings.Split(hash, "$")
 	switch {

@@ -56,3 +56,10 @@ func BenchmarkVerifyGenerated(b *testing.B) {
 		_, _ = Verify(pw, h)
 	}
 }
+
+func TestSlow(t *testing.T) {
+	_, generated := Generate()
+	if !Slow(Hash("pw")) || Slow(generated) || Slow("") {
+		t.Fatal("Slow does not tell argon2id hashes from the others")
+	}
+}

@@ -74,9 +74,11 @@ type AccessToken struct {
 	IDHash        string
 	SessionIDHash string
 	Username      string
-	// SessionRemember is copied from the session, which never changes it,
-	// so a token alone tells how far using it extends the session.
+	// SessionRemember and SessionClientID are copied from the session,
+	// which never changes them, so a token alone tells how far using it
+	// extends the session, and which client it serves.
 	SessionRemember bool
+	SessionClientID string
 	CreatedAt       time.Time
 	ExpiresAt       time.Time
 }
@@ -179,8 +181,12 @@ type Store interface {
 	// CreateOneTimeToken stores a one-time token; ErrAlreadyExists if its
 	// hash is taken.
 	CreateOneTimeToken(ctx context.Context, t OneTimeToken) error
-	// ConsumeOneTimeToken removes a live one-time token and returns it.
-	// Of concurrent calls for one token, exactly one succeeds; the others,
-	// and calls for a missing or expired token, get ErrNotFound.
-	ConsumeOneTimeToken(ctx context.Context, idHash string, now time.Time) (OneTimeToken, error)
+	// GetOneTimeToken returns a live one-time token without spending it;
+	// ErrNotFound if missing, expired or already exchanged.
+	GetOneTimeToken(ctx context.Context, idHash string, now time.Time) (OneTimeToken, error)
+	// CreateSessionFromOneTimeToken stores a session with its first token
+	// and deletes the one-time token, all or nothing: ErrPreconditionFailed
+	// if the one-time token is no longer live (so of concurrent exchanges
+	// exactly one succeeds) or the user is not active.
+	CreateSessionFromOneTimeToken(ctx context.Context, oneTimeHash string, s Session, first AccessToken, now time.Time) error
 }

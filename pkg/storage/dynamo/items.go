@@ -67,6 +67,7 @@ type tokenItem struct {
 	SessionHash string `dynamodbav:"sessionIdHash"`
 	Username    string `dynamodbav:"username"`
 	Remember    bool   `dynamodbav:"sessionRemember"`
+	ClientID    string `dynamodbav:"clientId,omitempty"`
 	CreatedAt   int64  `dynamodbav:"createdAt"`
 	TTL         int64  `dynamodbav:"ttl"`
 }
@@ -124,13 +125,13 @@ func (i sessionItem) session(idHash string) storage.Session {
 func newTokenItem(t storage.AccessToken) tokenItem {
 	return tokenItem{
 		PK: tokenKey(t.IDHash), Kind: kindToken, SessionHash: t.SessionIDHash, Username: t.Username,
-		Remember: t.SessionRemember, CreatedAt: epoch(t.CreatedAt), TTL: epoch(t.ExpiresAt),
+		Remember: t.SessionRemember, ClientID: t.SessionClientID, CreatedAt: epoch(t.CreatedAt), TTL: epoch(t.ExpiresAt),
 	}
 }
 
 func (i tokenItem) token(idHash string) storage.AccessToken {
 	return storage.AccessToken{
-		IDHash: idHash, SessionIDHash: i.SessionHash, Username: i.Username, SessionRemember: i.Remember,
+		IDHash: idHash, SessionIDHash: i.SessionHash, Username: i.Username, SessionRemember: i.Remember, SessionClientID: i.ClientID,
 		CreatedAt: fromEpoch(i.CreatedAt), ExpiresAt: fromEpoch(i.TTL),
 	}
 }

@@ -133,6 +133,17 @@ func (s *Store) ListUsers(ctx context.Context) ([]storage.User, error) {
 // CreateSession implements storage.Store. The user must still be active
 // when the session is written, so a user disabled mid-sign-in gets nothing.
 func (s *Store) CreateSession(ctx context.Context, sess storage.Session, first storage.AccessToken, resetCounters ...string) error {
+	var resets []types.TransactWriteItem
+	for _, k := range resetCounters {
+		resets = append(resets, types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: key(counterKey(k))}})
+	}
+	return s.createSession(ctx, sess, first, resets...)
+}
+
+// createSession writes a session and its first token, provided the user
+// is active, together with the extra items in one transaction. A failed
+// condition on an extra item is ErrPreconditionFailed.
+func (s *Store) createSession(ctx context.Context, sess storage.Session, first storage.AccessToken, extra ...types.TransactWriteItem) error {
 	sessionPut, err := s.putNew(newSessionItem(sess))
 	if err != nil {
 		return err
@@ -141,11 +152,12 @@ func (s *Store) CreateSession(ctx context.Context, sess storage.Session, first s
 	if err != nil {
 		return err
 	}
-	items := []types.TransactWriteItem{sessionPut, tokenPut, s.userActive(sess.Username)}
-	for _, k := range resetCounters {
-		items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: key(counterKey(k))}})
+	items := append([]types.TransactWriteItem{sessionPut, tokenPut, s.userActive(sess.Username)}, extra...)
+	reasons := []error{storage.ErrAlreadyExists, storage.ErrAlreadyExists}
+	for range items[2:] {
+		reasons = append(reasons, storage.ErrPreconditionFailed)
 	}
-	return s.transact(ctx, items, storage.ErrAlreadyExists, storage.ErrAlreadyExists, storage.ErrPreconditionFailed)
+	return s.transact(ctx, items, reasons...)
 }
 
 // GetSession implements storage.Store.
@@ -273,27 +285,24 @@ func (s *Store) CreateOneTimeToken(ctx context.Context, t storage.OneTimeToken) 
 	return unavailable("PutItem", err)
 }
 
-// ConsumeOneTimeToken implements storage.Store with one conditional
-// delete that returns the deleted item: DynamoDB applies it to the item
-// once, so a token cannot be exchanged twice, however close the attempts.
-func (s *Store) ConsumeOneTimeToken(ctx context.Context, idHash string, now time.Time) (storage.OneTimeToken, error) {
-	expr := mustBuild(expression.NewBuilder().WithCondition(liveCondition(now)))
-	out, err := s.api.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-		TableName: &s.table, Key: key(oneTimeKey(idHash)), ReturnValues: types.ReturnValueAllOld,
-		ConditionExpression: expr.Condition(), ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
-	})
-	var failed *types.ConditionalCheckFailedException
-	switch {
-	case errors.As(err, &failed):
-		return storage.OneTimeToken{}, fmt.Errorf("one-time token: %w", storage.ErrNotFound)
-	case err != nil:
-		return storage.OneTimeToken{}, unavailable("DeleteItem", err)
-	}
+// GetOneTimeToken implements storage.Store.
+func (s *Store) GetOneTimeToken(ctx context.Context, idHash string, now time.Time) (storage.OneTimeToken, error) {
 	var item oneTimeItem
-	if err := attributevalue.UnmarshalMap(out.Attributes, &item); err != nil {
-		return storage.OneTimeToken{}, fmt.Errorf("dynamo: decode one-time token: %w", err)
+	if err := s.get(ctx, oneTimeKey(idHash), &item); err != nil {
+		return storage.OneTimeToken{}, err
+	}
+	if !live(item.TTL, now) {
+		return storage.OneTimeToken{}, fmt.Errorf("one-time token expired: %w", storage.ErrNotFound)
 	}
 	return item.oneTimeToken(idHash), nil
+}
+
+// CreateSessionFromOneTimeToken implements storage.Store: the one-time
+// token's conditional delete is part of the session's transaction, so the
+// token is spent exactly when the session exists, and of concurrent
+// exchanges only one can commit.
+func (s *Store) CreateSessionFromOneTimeToken(ctx context.Context, oneTimeHash string, sess storage.Session, first storage.AccessToken, now time.Time) error {
+	return s.createSession(ctx, sess, first, s.deleteLive(oneTimeKey(oneTimeHash), now))
 }
 
 // get reads one item with a strongly consistent read, so a revocation that

@@ -1076,14 +1076,27 @@ func testCounterDelete(t *testing.T, s storage.Store) {
 
 func oneTimeTests() []test {
 	return []test{
-		{"CreateAndConsume", testOneTimeCreateAndConsume},
+		{"CreateGetAndExchange", testOneTimeExchange},
 		{"CreateDuplicate", testOneTimeDuplicate},
-		{"ConsumeMissing", testOneTimeMissing},
+		{"Missing", testOneTimeMissing},
 		{"Expiry", testOneTimeExpiry},
+		{"ExchangeForInactiveUser", testOneTimeInactiveUser},
+		{"ExchangeWithTakenSessionHash", testOneTimeTakenSession},
 	}
 }
 
-func testOneTimeCreateAndConsume(t *testing.T, s storage.Store) {
+// exchange spends a one-time token for a new session of its user, as the
+// service does, and returns the session and its first token.
+func exchange(t *testing.T, s storage.Store, ott storage.OneTimeToken, now time.Time) (storage.Session, storage.AccessToken, error) {
+	t.Helper()
+	sess, first := newSession(ott.Username)
+	return sess, first, s.CreateSessionFromOneTimeToken(t.Context(), ott.IDHash, sess, first, now)
+}
+
+func testOneTimeExchange(t *testing.T, s storage.Store) {
+	for _, name := range []string{"alice", "bob"} {
+		mustCreateUser(t, s, newUser(name))
+	}
 	remember := newOneTime("alice")
 	forget := newOneTime("bob")
 	forget.Remember = false
@@ -1092,11 +1105,23 @@ func testOneTimeCreateAndConsume(t *testing.T, s storage.Store) {
 		mustNot(t, s.CreateOneTimeToken(t.Context(), ott), "CreateOneTimeToken")
 	}
 	for _, want := range []storage.OneTimeToken{remember, forget} {
-		got, err := s.ConsumeOneTimeToken(t.Context(), want.IDHash, soon)
-		mustNot(t, err, "ConsumeOneTimeToken")
-		checkOneTime(t, "ConsumeOneTimeToken", got, want)
-		_, err = s.ConsumeOneTimeToken(t.Context(), want.IDHash, soon)
-		wantErr(t, err, storage.ErrNotFound, "second ConsumeOneTimeToken")
+		got, err := s.GetOneTimeToken(t.Context(), want.IDHash, soon)
+		mustNot(t, err, "GetOneTimeToken")
+		checkOneTime(t, "GetOneTimeToken", got, want)
+		got, err = s.GetOneTimeToken(t.Context(), want.IDHash, soon)
+		mustNot(t, err, "a second GetOneTimeToken (reading does not spend)")
+		checkOneTime(t, "second GetOneTimeToken", got, want)
+
+		_, first, err := exchange(t, s, want, soon)
+		mustNot(t, err, "CreateSessionFromOneTimeToken")
+		_, _, err = s.ValidateAccessToken(t.Context(), first.IDHash, soon)
+		mustNot(t, err, "ValidateAccessToken of the exchanged session's token")
+		_, err = s.GetOneTimeToken(t.Context(), want.IDHash, soon)
+		wantErr(t, err, storage.ErrNotFound, "GetOneTimeToken after the exchange")
+		_, second, err := exchange(t, s, want, soon)
+		wantErr(t, err, storage.ErrPreconditionFailed, "second CreateSessionFromOneTimeToken")
+		_, err = s.GetAccessToken(t.Context(), second.IDHash, soon)
+		wantErr(t, err, storage.ErrNotFound, "token of a refused exchange")
 	}
 }
 
@@ -1106,25 +1131,30 @@ func testOneTimeDuplicate(t *testing.T, s storage.Store) {
 	dup := newOneTime("mallory")
 	dup.IDHash = orig.IDHash
 	wantErr(t, s.CreateOneTimeToken(t.Context(), dup), storage.ErrAlreadyExists, "CreateOneTimeToken of a taken hash")
-	got, err := s.ConsumeOneTimeToken(t.Context(), orig.IDHash, soon)
-	mustNot(t, err, "ConsumeOneTimeToken")
+	got, err := s.GetOneTimeToken(t.Context(), orig.IDHash, soon)
+	mustNot(t, err, "GetOneTimeToken")
 	checkOneTime(t, "token after a refused duplicate", got, orig)
 }
 
 func testOneTimeMissing(t *testing.T, s storage.Store) {
-	_, err := s.ConsumeOneTimeToken(t.Context(), randomHash(), soon)
-	wantErr(t, err, storage.ErrNotFound, "ConsumeOneTimeToken on an empty store")
+	_, err := s.GetOneTimeToken(t.Context(), randomHash(), soon)
+	wantErr(t, err, storage.ErrNotFound, "GetOneTimeToken on an empty store")
 	// Other records are not one-time tokens.
 	f := signIn(t, s, "alice")
 	for _, h := range []string{f.sess.IDHash, f.first.IDHash} {
-		_, err := s.ConsumeOneTimeToken(t.Context(), h, soon)
-		wantErr(t, err, storage.ErrNotFound, "ConsumeOneTimeToken of a session's or access token's hash")
+		_, err := s.GetOneTimeToken(t.Context(), h, soon)
+		wantErr(t, err, storage.ErrNotFound, "GetOneTimeToken of a session's or access token's hash")
 	}
+	_, first, err := exchange(t, s, newOneTime("alice"), soon)
+	wantErr(t, err, storage.ErrPreconditionFailed, "CreateSessionFromOneTimeToken of a missing one-time token")
+	_, err = s.GetAccessToken(t.Context(), first.IDHash, soon)
+	wantErr(t, err, storage.ErrNotFound, "token of a refused exchange")
 	_, _, err = s.ValidateAccessToken(t.Context(), f.first.IDHash, soon)
 	mustNot(t, err, "ValidateAccessToken after those attempts")
 }
 
 func testOneTimeExpiry(t *testing.T, s storage.Store) {
+	mustCreateUser(t, s, newUser("alice"))
 	for _, tc := range []struct {
 		offset time.Duration
 		live   bool
@@ -1138,15 +1168,44 @@ func testOneTimeExpiry(t *testing.T, s storage.Store) {
 		ott := newOneTime("alice")
 		mustNot(t, s.CreateOneTimeToken(t.Context(), ott), "CreateOneTimeToken")
 		now := ott.ExpiresAt.Add(tc.offset)
-		got, err := s.ConsumeOneTimeToken(t.Context(), ott.IDHash, now)
-		op := "ConsumeOneTimeToken at ExpiresAt" + offset(now, ott.ExpiresAt)
+		got, err := s.GetOneTimeToken(t.Context(), ott.IDHash, now)
+		op := "GetOneTimeToken at ExpiresAt" + offset(now, ott.ExpiresAt)
+		_, _, exchangeErr := exchange(t, s, ott, now)
 		if tc.live {
 			mustNot(t, err, op)
 			checkOneTime(t, op, got, ott)
+			mustNot(t, exchangeErr, "exchange, live")
 		} else {
 			wantErr(t, err, storage.ErrNotFound, op)
+			wantErr(t, exchangeErr, storage.ErrPreconditionFailed, "exchange, expired")
 		}
 	}
+}
+
+// testOneTimeInactiveUser: an exchange for a user disabled meanwhile is
+// refused and leaves the one-time token unspent.
+func testOneTimeInactiveUser(t *testing.T, s storage.Store) {
+	mustCreateUser(t, s, newUser("alice"))
+	ott := newOneTime("alice")
+	mustNot(t, s.CreateOneTimeToken(t.Context(), ott), "CreateOneTimeToken")
+	setStatus(t, s, "alice", storage.UserDisabled)
+	_, _, err := exchange(t, s, ott, soon)
+	wantErr(t, err, storage.ErrPreconditionFailed, "exchange for a disabled user")
+	_, err = s.GetOneTimeToken(t.Context(), ott.IDHash, soon)
+	mustNot(t, err, "GetOneTimeToken after a refused exchange (not spent)")
+}
+
+// testOneTimeTakenSession: a failed session write leaves the token unspent.
+func testOneTimeTakenSession(t *testing.T, s storage.Store) {
+	f := signIn(t, s, "alice")
+	ott := newOneTime("alice")
+	mustNot(t, s.CreateOneTimeToken(t.Context(), ott), "CreateOneTimeToken")
+	sess, first := newSession("alice")
+	sess.IDHash = f.sess.IDHash
+	wantErr(t, s.CreateSessionFromOneTimeToken(t.Context(), ott.IDHash, sess, first, soon), storage.ErrAlreadyExists,
+		"CreateSessionFromOneTimeToken with a taken session hash")
+	_, err := s.GetOneTimeToken(t.Context(), ott.IDHash, soon)
+	mustNot(t, err, "GetOneTimeToken after a refused exchange (not spent)")
 }
 
 // ---------------------------------------------------------- concurrency
@@ -1157,7 +1216,7 @@ func concurrencyTests() []test {
 		{"MintRacingDeleteSession", testMintRacingDelete},
 		{"IncrementNewCounter", func(t *testing.T, s storage.Store) { testConcurrentIncrement(t, s, 0) }},
 		{"IncrementOpenCounter", func(t *testing.T, s storage.Store) { testConcurrentIncrement(t, s, 1) }},
-		{"ConsumeOneTimeToken", testConcurrentConsume},
+		{"ExchangeOneTimeToken", testConcurrentConsume},
 	}
 }
 
@@ -1214,40 +1273,44 @@ func testConcurrentIncrement(t *testing.T, s storage.Store, before int) {
 // testConcurrentConsume presents each of several one-time tokens from many
 // goroutines at once, all racing together: exactly one gets each token.
 func testConcurrentConsume(t *testing.T, s storage.Store) {
-	const tokens, n = 20, 10
+	const tokens, n = 10, 8
+	mustCreateUser(t, s, newUser("alice"))
 	otts := make([]storage.OneTimeToken, tokens)
 	for k := range otts {
 		otts[k] = newOneTime("alice")
 		mustNot(t, s.CreateOneTimeToken(t.Context(), otts[k]), "CreateOneTimeToken")
 	}
-	got := make([][]storage.OneTimeToken, tokens)
+	firsts := make([][]storage.AccessToken, tokens)
 	errs := make([][]error, tokens)
 	start := make(chan struct{})
 	var wg sync.WaitGroup
 	for k := range otts {
-		got[k], errs[k] = make([]storage.OneTimeToken, n), make([]error, n)
+		firsts[k], errs[k] = make([]storage.AccessToken, n), make([]error, n)
 		for i := range n {
 			wg.Go(func() {
 				<-start
-				got[k][i], errs[k][i] = s.ConsumeOneTimeToken(t.Context(), otts[k].IDHash, soon)
+				_, firsts[k][i], errs[k][i] = exchange(t, s, otts[k], soon)
 			})
 		}
 	}
 	close(start)
 	wg.Wait()
-	for k, ott := range otts {
+	for k := range otts {
 		winners := 0
 		for i, err := range errs[k] {
+			_, _, validErr := s.ValidateAccessToken(t.Context(), firsts[k][i].IDHash, soon)
 			switch {
 			case err == nil:
 				winners++
-				checkOneTime(t, "ConsumeOneTimeToken winner", got[k][i], ott)
-			case !errors.Is(err, storage.ErrNotFound):
-				t.Errorf("concurrent ConsumeOneTimeToken: %v, want nil or %v", err, storage.ErrNotFound)
+				mustNot(t, validErr, "ValidateAccessToken of the winner's session")
+			case errors.Is(err, storage.ErrPreconditionFailed):
+				wantErr(t, validErr, storage.ErrNotFound, "ValidateAccessToken of a loser's token")
+			default:
+				t.Errorf("concurrent exchange: %v, want nil or %v", err, storage.ErrPreconditionFailed)
 			}
 		}
 		if winners != 1 {
-			t.Errorf("token %d: %d of %d concurrent ConsumeOneTimeToken calls succeeded, want exactly 1", k, winners, n)
+			t.Errorf("token %d: %d of %d concurrent exchanges succeeded, want exactly 1", k, winners, n)
 		}
 	}
 }
@@ -1439,6 +1502,7 @@ func newSession(username string) (storage.Session, storage.AccessToken) {
 		SessionIDHash:   sess.IDHash,
 		Username:        username,
 		SessionRemember: sess.Remember,
+		SessionClientID: sess.ClientID,
 		CreatedAt:       base,
 		ExpiresAt:       base.Add(tokenTTL),
 	}
@@ -1454,6 +1518,7 @@ func newToken(sess storage.Session, now time.Time) storage.NewToken {
 			SessionIDHash:   sess.IDHash,
 			Username:        sess.Username,
 			SessionRemember: sess.Remember,
+			SessionClientID: sess.ClientID,
 			CreatedAt:       now,
 			ExpiresAt:       now.Add(tokenTTL),
 		},
