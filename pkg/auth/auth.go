@@ -278,7 +278,7 @@ func (s *Service) IssueToken(ctx context.Context, creds Credentials) (Token, err
 	now := s.now()
 	var (
 		sessionHash, username, clientID, presented string
-		remember                         bool
+		remember                                   bool
 	)
 	switch {
 	case creds.AccessTokenPresented:
