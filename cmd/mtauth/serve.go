@@ -23,6 +23,7 @@ import (
 	"github.com/mtauth/mtauth/pkg/password"
 	"github.com/mtauth/mtauth/pkg/samtemplate"
 	"github.com/mtauth/mtauth/pkg/storage/dynamo"
+	"github.com/mtauth/mtauth/pkg/storage/embedded"
 )
 
 // userFlag collects repeated --user NAME:SIGNIN_PASSWORD:WEB_SERVICES_PASSWORD.
@@ -121,7 +122,7 @@ func localDynamoDB(ctx context.Context, table string) (dynamo.API, string, error
 		}
 		return client, endpoint, nil
 	}
-	db, err := dynamo.NewEmbedded(ctx, table)
+	db, err := embedded.New(ctx, table)
 	return db, "embedded in-memory", err
 }
 

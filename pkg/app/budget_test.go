@@ -21,6 +21,7 @@ import (
 	"github.com/mtauth/mtauth/pkg/config"
 	"github.com/mtauth/mtauth/pkg/dataapi"
 	"github.com/mtauth/mtauth/pkg/storage/dynamo"
+	"github.com/mtauth/mtauth/pkg/storage/embedded"
 )
 
 // recording is a dynamo.API that records, in order, the operation of
@@ -87,7 +88,7 @@ func TestRoundTripBudget(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	embedded, err := dynamo.NewEmbedded(t.Context(), settings.TableName)
+	embedded, err := embedded.New(t.Context(), settings.TableName)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/mtauth/mtauth/pkg/motoserver"
 	"github.com/mtauth/mtauth/pkg/storage/dynamo"
+	"github.com/mtauth/mtauth/pkg/storage/embedded"
 )
 
 func TestMain(m *testing.M) { os.Exit(motoserver.Run(m)) }
@@ -46,7 +47,7 @@ type backend struct {
 
 var backends = []backend{
 	{"embedded", func(t *testing.T) (dynamo.API, string) {
-		raw, err := dynamo.NewEmbedded(t.Context(), testTable)
+		raw, err := embedded.New(t.Context(), testTable)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -29,6 +29,7 @@ import (
 	"github.com/mtauth/mtauth/pkg/secret"
 	"github.com/mtauth/mtauth/pkg/storage"
 	"github.com/mtauth/mtauth/pkg/storage/dynamo"
+	"github.com/mtauth/mtauth/pkg/storage/embedded"
 )
 
 // The harness shared by the fault, concurrency, secrets, lockout and
@@ -136,7 +137,7 @@ const (
 // allowed redirect host).
 func newHarness(t *testing.T, env map[string]string) *harness {
 	t.Helper()
-	raw, err := dynamo.NewEmbedded(t.Context(), testTable)
+	raw, err := embedded.New(t.Context(), testTable)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,6 +31,7 @@ import (
 	"github.com/mtauth/mtauth/pkg/secret"
 	"github.com/mtauth/mtauth/pkg/storage"
 	"github.com/mtauth/mtauth/pkg/storage/dynamo"
+	"github.com/mtauth/mtauth/pkg/storage/embedded"
 )
 
 // These tests drive the Lambda functions as Lambda does: an API Gateway
@@ -137,7 +138,7 @@ func newEnv(t *testing.T, vars map[string]string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	embedded, err := dynamo.NewEmbedded(t.Context(), settings.TableName)
+	embedded, err := embedded.New(t.Context(), settings.TableName)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,7 +24,7 @@ import (
 	"github.com/mtauth/mtauth/pkg/dataapi"
 	"github.com/mtauth/mtauth/pkg/secret"
 	"github.com/mtauth/mtauth/pkg/storage"
-	"github.com/mtauth/mtauth/pkg/storage/dynamo"
+	"github.com/mtauth/mtauth/pkg/storage/embedded"
 )
 
 // The fixture every fuzzing process builds identically, so committed
@@ -68,7 +68,7 @@ func newFuzzFunctions(f testing.TB) fuzzFunctions {
 		f.Fatal(err)
 	}
 	ctx := f.Context()
-	db, err := dynamo.NewEmbedded(ctx, settings.TableName)
+	db, err := embedded.New(ctx, settings.TableName)
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -69,15 +70,18 @@ func Verify(password, hash string) (bool, error) {
 	return subtle.ConstantTimeCompare(want, got) == 1, nil
 }
 
-// dummyHash is a hash of a password nobody knows, for VerifyDummy.
-var dummyHash = Hash(hex.EncodeToString(randomBytes(16)))
+// dummyHash is a hash of a password nobody knows, for VerifyDummy. It is
+// made on first use, not at start-up, where it would add an argon2id
+// computation to the cold start of every function, even those that never
+// check a password.
+var dummyHash = sync.OnceValue(func() string { return Hash(hex.EncodeToString(randomBytes(16))) })
 
 // VerifyDummy does the work of checking a password against a stored hash
 // and always fails. Sign-in calls it when there is no hash to check (an
 // unknown user), so the answer takes as long as for a known user and
 // response times do not reveal which usernames exist.
 func VerifyDummy(password string) {
-	_, _ = Verify(password, dummyHash)
+	_, _ = Verify(password, dummyHash())
 }
 
 // Slow reports whether checking a password against hash costs a full

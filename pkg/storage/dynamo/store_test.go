@@ -21,6 +21,7 @@ import (
 	"github.com/mtauth/mtauth/pkg/motoserver"
 	"github.com/mtauth/mtauth/pkg/storage"
 	"github.com/mtauth/mtauth/pkg/storage/dynamo"
+	"github.com/mtauth/mtauth/pkg/storage/embedded"
 	"github.com/mtauth/mtauth/pkg/storage/storagetest"
 )
 
@@ -87,9 +88,9 @@ var backends = []backend{
 	}},
 }
 
-func openEmbedded(t *testing.T) (*dynamo.Embedded, string) {
+func openEmbedded(t *testing.T) (*embedded.DynamoDB, string) {
 	t.Helper()
-	api, err := dynamo.NewEmbedded(t.Context(), embeddedTable)
+	api, err := embedded.New(t.Context(), embeddedTable)
 	if err != nil {
 		t.Fatalf("NewEmbedded: %v", err)
 	}
