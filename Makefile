@@ -27,7 +27,17 @@ LAMBDA_ENV    := GOOS=linux GOARCH=$(LAMBDA_GOARCH) CGO_ENABLED=0
 LAMBDA_FLAGS  := -tags lambda.norpc -trimpath -buildvcs=false -ldflags='-s -w -buildid='
 HOST_GOARCH    = $(shell $(GO) env GOARCH)
 
-.PHONY: help run test lint build reproducible invoke clean
+# Browser tests: Debian's chromium driven by playwright-core (pinned in the
+# package-lock.json); no tool ever downloads a browser of its own.
+BROWSER_TESTS := cmd/mtauth/testdata/browser
+CHROMIUM      ?= /usr/bin/chromium
+
+# Fuzz targets (seed corpora in pkg/dataapi/testdata/fuzz; `go test` replays
+# them as regression tests). `make fuzz` runs each for FUZZTIME.
+FUZZ_TARGETS := FuzzParseAuthorization FuzzParseRoute FuzzCheckRedirect FuzzSessionFromCookie FuzzPrefersHTML FuzzReadParams FuzzHandler
+FUZZTIME     ?= 30s
+
+.PHONY: help run test deps lint fuzz build reproducible invoke clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_%-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
@@ -35,8 +45,23 @@ help: ## list the targets
 run: ## serve the Data API on $(ADDR) with an embedded in-memory DynamoDB
 	$(GO) run ./cmd/mtauth serve --addr $(ADDR) $(ARGS)
 
-test: lint ## every check and test (moto_server tests run when it is installed; CI=true requires it)
+test: deps lint ## every check and test (moto_server tests run when it is installed; CI=true requires it)
 	$(GO) test -race -count=1 ./...
+
+deps: ## install what the browser tests need: playwright-core (npm) and Debian's chromium (as root)
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing chromium (apt-get)"; \
+	    (apt-get install -y -qq chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }) >/dev/null; \
+	  else echo "notice: $(CHROMIUM) missing and not root: browser tests will skip (sudo apt-get install chromium)"; fi; fi
+	@if command -v npm >/dev/null; then \
+	  [ -d $(BROWSER_TESTS)/node_modules/playwright-core ] || \
+	    PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix $(BROWSER_TESTS) --no-audit --no-fund --loglevel=error; \
+	else echo "notice: npm missing: browser tests will skip"; fi
+
+fuzz: ## run each fuzz target for FUZZTIME (default 30s)
+	@set -e; for t in $(FUZZ_TARGETS); do echo "== $$t"; \
+	  $(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./pkg/dataapi; done
 
 lint: ## gofmt, go vet, staticcheck, cfn-lint
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
