@@ -33,7 +33,9 @@ BROWSER_TESTS := cmd/mtauth/testdata/browser
 CHROMIUM      ?= /usr/bin/chromium
 
 # Fuzz targets (seed corpora in pkg/dataapi/testdata/fuzz; `go test` replays
-# them as regression tests). `make fuzz` runs each for FUZZTIME.
+# them as regression tests). `make fuzz` runs each for FUZZTIME: a duration
+# (30s) or a number of executions (20000x), which cannot run out while Go is
+# still replaying the corpus.
 FUZZ_TARGETS := FuzzParseAuthorization FuzzParseRoute FuzzCheckRedirect FuzzSessionFromCookie FuzzPrefersHTML FuzzReadParams FuzzHandler
 FUZZTIME     ?= 30s
 
