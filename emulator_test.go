@@ -1,7 +1,6 @@
 package mtauth_test
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
@@ -12,7 +11,6 @@ import (
 	"regexp"
 	"runtime"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,6 +25,7 @@ import (
 	"github.com/mtauth/mtauth/pkg/rie"
 	"github.com/mtauth/mtauth/pkg/samtemplate"
 	"github.com/mtauth/mtauth/pkg/storage/dynamo"
+	"github.com/mtauth/mtauth/pkg/testkit"
 )
 
 // TestFixturesUnderTheEmulator runs every fixture in events/ through its
@@ -52,7 +51,7 @@ func TestFixturesUnderTheEmulator(t *testing.T) {
 		t.Run(f.LogicalID, func(t *testing.T) {
 			bootstrap := buildForThisMachine(t, f.LogicalID, filepath.Join(bin, f.LogicalID))
 			recorder := newActionRecorder(t, moto)
-			var logs lockedBuffer
+			var logs testkit.Buffer
 			em, err := rie.Start(ctx, rie.Config{
 				Emulator: emulator, Bootstrap: bootstrap, FunctionName: f.LogicalID,
 				Timeout: time.Duration(*f.Properties.Timeout) * time.Second, MemoryMB: *f.Properties.MemorySize,
@@ -268,22 +267,4 @@ func checkPolicy(t *testing.T, f samtemplate.Function, called []string) {
 			t.Errorf("%s's policy grants %s, which no fixture of it made it call: remove the grant, or add the fixture that needs it", f.LogicalID, a)
 		}
 	}
-}
-
-// lockedBuffer collects the emulator's output from its goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

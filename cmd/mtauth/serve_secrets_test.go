@@ -1,35 +1,14 @@
 package main
 
 import (
-	"bufio"
-	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/mtauth/mtauth/pkg/testkit"
 )
-
-// lockedBuffer is an io.Writer safe for the server's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestServeLogHasNoSecrets: `mtauth serve` at debug level logs each
 // request (its access log) and the audit events, and neither holds a
@@ -38,33 +17,8 @@ func TestServeLogHasNoSecrets(t *testing.T) {
 	t.Setenv("MTAUTH_LOG_LEVEL", "debug")
 	t.Setenv("AWS_ENDPOINT_URL_DYNAMODB", "")
 	const signInPW, wsPW = "Serve-Sign-In-Pa55word", "Serve-Web-Services-Pa55word"
-	ctx, cancel := context.WithCancel(context.Background())
-	var logs lockedBuffer
-	out, w := io.Pipe()
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--user", "melody:" + signInPW + ":" + wsPW}, strings.NewReader(""), w, &logs)
-		w.Close()
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve returned %v", err)
-		}
-	})
-	var api string
-	serving := regexp.MustCompile(`serving the Data API at (http://\S+?)/ `)
-	lines := bufio.NewScanner(out)
-	for lines.Scan() {
-		if m := serving.FindStringSubmatch(lines.Text()); m != nil {
-			api = m[1]
-			go func() { _, _ = io.Copy(io.Discard, out) }()
-			break
-		}
-	}
-	if api == "" {
-		t.Fatalf("serve stopped before serving: %v", <-done)
-	}
+	var logs testkit.Buffer
+	api := startServeLogging(t, &logs, "--user", "melody:"+signInPW+":"+wsPW)
 
 	secrets := []string{signInPW, wsPW}
 	send := func(method, path string, query, form url.Values, authorization string) map[string]string {

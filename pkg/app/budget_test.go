@@ -13,62 +13,28 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
 	"github.com/mtauth/mtauth/pkg/apigw"
 	"github.com/mtauth/mtauth/pkg/app"
 	"github.com/mtauth/mtauth/pkg/auth"
 	"github.com/mtauth/mtauth/pkg/config"
 	"github.com/mtauth/mtauth/pkg/dataapi"
-	"github.com/mtauth/mtauth/pkg/storage/dynamo"
+	"github.com/mtauth/mtauth/pkg/storage/dynamo/dynamotest"
 	"github.com/mtauth/mtauth/pkg/storage/embedded"
 )
 
-// recording is a dynamo.API that records, in order, the operation of
-// every call made through it. It forwards each method by name, so a
-// method added to dynamo.API cannot go uncounted.
+// recording records, in order, the operation of every DynamoDB call made
+// through its hook (wrap the database with dynamotest.Intercept).
 type recording struct {
-	next  dynamo.API
 	mu    sync.Mutex
 	calls []string
 }
 
-var _ dynamo.API = (*recording)(nil)
-
-func record[In, Out any](r *recording, op string, call func(context.Context, In, ...func(*dynamodb.Options)) (Out, error),
-	ctx context.Context, in In, opts []func(*dynamodb.Options)) (Out, error) {
+// hook is a dynamotest.Hook: it notes op, then makes the call.
+func (r *recording) hook(ctx context.Context, op string, call func(context.Context) error) error {
 	r.mu.Lock()
 	r.calls = append(r.calls, op)
 	r.mu.Unlock()
-	return call(ctx, in, opts...)
-}
-
-func (r *recording) GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
-	return record(r, "GetItem", r.next.GetItem, ctx, in, opts)
-}
-
-func (r *recording) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
-	return record(r, "PutItem", r.next.PutItem, ctx, in, opts)
-}
-
-func (r *recording) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
-	return record(r, "UpdateItem", r.next.UpdateItem, ctx, in, opts)
-}
-
-func (r *recording) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
-	return record(r, "DeleteItem", r.next.DeleteItem, ctx, in, opts)
-}
-
-func (r *recording) Scan(ctx context.Context, in *dynamodb.ScanInput, opts ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) {
-	return record(r, "Scan", r.next.Scan, ctx, in, opts)
-}
-
-func (r *recording) TransactGetItems(ctx context.Context, in *dynamodb.TransactGetItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactGetItemsOutput, error) {
-	return record(r, "TransactGetItems", r.next.TransactGetItems, ctx, in, opts)
-}
-
-func (r *recording) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
-	return record(r, "TransactWriteItems", r.next.TransactWriteItems, ctx, in, opts)
+	return call(ctx)
 }
 
 // take returns the calls recorded since the last take.
@@ -92,9 +58,9 @@ func TestRoundTripBudget(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db := &recording{next: embedded}
+	db := &recording{}
 	now := time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
-	a := app.New(settings, db, func() time.Time { return now }, slog.New(slog.DiscardHandler))
+	a := app.New(settings, dynamotest.Intercept(embedded, db.hook), func() time.Time { return now }, slog.New(slog.DiscardHandler))
 	handler := apigw.Handler(a.API.Handler(dataapi.Endpoints...))
 	pw, err := a.Service.AddUser(t.Context(), auth.NewUser{Username: "melody", Permissions: []string{auth.PermissionSignInDataAPI}})
 	if err != nil {

@@ -1,43 +1,20 @@
 package app_test
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"net/http"
 	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
-
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/mtauth/mtauth/pkg/motoserver"
 	"github.com/mtauth/mtauth/pkg/storage/dynamo"
+	"github.com/mtauth/mtauth/pkg/storage/dynamo/dynamotest"
 	"github.com/mtauth/mtauth/pkg/storage/embedded"
 )
 
 func TestMain(m *testing.M) { os.Exit(motoserver.Run(m)) }
-
-// serialHTTP sends one request at a time. moto_server does not isolate
-// concurrent TransactWriteItems (a failed transaction restores a copy of
-// the table taken before it, undoing other requests' writes; see
-// pkg/storage/dynamo's tests); DynamoDB isolates every request, which is
-// what the store relies on. Serialising requests gives moto that property
-// and still lets the calls of concurrent mtauth requests interleave, which
-// is where the races under test are.
-type serialHTTP struct {
-	mu   sync.Mutex
-	next dynamodb.HTTPClient
-}
-
-func (c *serialHTTP) Do(r *http.Request) (*http.Response, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.next.Do(r)
-}
 
 // backend opens a fresh, empty mtauth table.
 type backend struct {
@@ -61,31 +38,8 @@ var backends = []backend{
 // The test must not be parallel (t.Setenv).
 func openMoto(t *testing.T) (dynamo.API, string) {
 	t.Helper()
-	t.Setenv(dynamo.LocalEndpointVariable, motoserver.Start(t))
-	t.Setenv("AWS_REGION", "us-east-1")
-	t.Setenv("AWS_ACCESS_KEY_ID", "test")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
-	t.Setenv("AWS_SESSION_TOKEN", "")
-	t.Setenv("AWS_PROFILE", "")
-	client, err := dynamo.NewClient(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	client = dynamodb.New(client.Options(), func(o *dynamodb.Options) {
-		o.HTTPClient = &serialHTTP{next: o.HTTPClient}
-	})
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	table := "mtauth-app-" + hex.EncodeToString(b)
-	if err := dynamo.CreateTable(t.Context(), client, table); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_, _ = client.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: &table})
-	})
-	return client, table
+	client := dynamotest.MotoClient(t)
+	return client, dynamotest.NewTable(t, client)
 }
 
 // secrets collects every secret handed out, to check none repeats.

@@ -22,6 +22,7 @@ import (
 	"github.com/mtauth/mtauth/pkg/apigw"
 	"github.com/mtauth/mtauth/pkg/auth"
 	"github.com/mtauth/mtauth/pkg/storage/dynamo"
+	"github.com/mtauth/mtauth/pkg/storage/dynamo/dynamotest"
 )
 
 // fault is what faulty does to one call.
@@ -44,19 +45,15 @@ type fault struct {
 	before func()
 }
 
-// faulty is a dynamo.API that injects faults. It forwards each method by
-// name, so a method added to dynamo.API cannot slip past it.
+// faulty injects faults into the DynamoDB calls made through its hook
+// (wrap the database with dynamotest.Intercept).
 type faulty struct {
-	next dynamo.API
-
 	mu    sync.Mutex
 	armed *fault
 	n     int
 	// onCall, if set, sees the context of every call.
 	onCall func(ctx context.Context, op string)
 }
-
-var _ dynamo.API = (*faulty)(nil)
 
 // arm injects f from the next call on; disarm stops injecting.
 func (f *faulty) arm(fl fault) {
@@ -85,8 +82,9 @@ func (f *faulty) hit(op string) *fault {
 	return nil
 }
 
-func inject[In, Out any](f *faulty, op string, call func(context.Context, In, ...func(*dynamodb.Options)) (Out, error),
-	ctx context.Context, in In, opts []func(*dynamodb.Options)) (Out, error) {
+// hook is a dynamotest.Hook: it makes the call unless the armed fault
+// hits it, and otherwise does what the fault says.
+func (f *faulty) hook(ctx context.Context, op string, call func(context.Context) error) error {
 	f.mu.Lock()
 	onCall := f.onCall
 	f.mu.Unlock()
@@ -95,48 +93,19 @@ func inject[In, Out any](f *faulty, op string, call func(context.Context, In, ..
 	}
 	fl := f.hit(op)
 	if fl == nil {
-		return call(ctx, in, opts...)
+		return call(ctx)
 	}
-	var none Out
 	if fl.before != nil {
 		fl.before()
 	}
 	switch {
 	case fl.hang:
 		<-ctx.Done()
-		return none, ctx.Err()
+		return ctx.Err()
 	case fl.applied:
-		_, _ = call(ctx, in, opts...)
+		_ = call(ctx)
 	}
-	return none, fl.err
-}
-
-func (f *faulty) GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
-	return inject(f, "GetItem", f.next.GetItem, ctx, in, opts)
-}
-
-func (f *faulty) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
-	return inject(f, "PutItem", f.next.PutItem, ctx, in, opts)
-}
-
-func (f *faulty) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
-	return inject(f, "UpdateItem", f.next.UpdateItem, ctx, in, opts)
-}
-
-func (f *faulty) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
-	return inject(f, "DeleteItem", f.next.DeleteItem, ctx, in, opts)
-}
-
-func (f *faulty) Scan(ctx context.Context, in *dynamodb.ScanInput, opts ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) {
-	return inject(f, "Scan", f.next.Scan, ctx, in, opts)
-}
-
-func (f *faulty) TransactGetItems(ctx context.Context, in *dynamodb.TransactGetItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactGetItemsOutput, error) {
-	return inject(f, "TransactGetItems", f.next.TransactGetItems, ctx, in, opts)
-}
-
-func (f *faulty) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
-	return inject(f, "TransactWriteItems", f.next.TransactWriteItems, ctx, in, opts)
+	return fl.err
 }
 
 // faultKinds are the failures DynamoDB (or the way to it) produces. The
@@ -875,10 +844,7 @@ func TestClientRetriesBounded(t *testing.T) {
 		fmt.Fprint(w, `{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"injected"}`)
 	}))
 	defer srv.Close()
-	t.Setenv(dynamo.LocalEndpointVariable, srv.URL)
-	t.Setenv("AWS_REGION", "us-east-1")
-	t.Setenv("AWS_ACCESS_KEY_ID", "test")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+	dynamotest.SetLocalEnv(t, srv.URL)
 	t.Setenv("AWS_MAX_ATTEMPTS", "")
 	client, err := dynamo.NewClient(t.Context())
 	if err != nil {

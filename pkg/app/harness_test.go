@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,17 +10,16 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/mtauth/mtauth/pkg/apigw"
+	"github.com/mtauth/mtauth/pkg/apigw/apigwtest"
 	"github.com/mtauth/mtauth/pkg/app"
 	"github.com/mtauth/mtauth/pkg/auth"
 	"github.com/mtauth/mtauth/pkg/config"
@@ -29,7 +27,9 @@ import (
 	"github.com/mtauth/mtauth/pkg/secret"
 	"github.com/mtauth/mtauth/pkg/storage"
 	"github.com/mtauth/mtauth/pkg/storage/dynamo"
+	"github.com/mtauth/mtauth/pkg/storage/dynamo/dynamotest"
 	"github.com/mtauth/mtauth/pkg/storage/embedded"
+	"github.com/mtauth/mtauth/pkg/testkit"
 )
 
 // The harness shared by the fault, concurrency, secrets, lockout and
@@ -38,41 +38,8 @@ import (
 // decoding into apigw.Handler), over a DynamoDB client wrapped as
 // app -> recording (budget_test.go) -> faulty (faults_test.go) -> DynamoDB.
 
-// testClock is the service's clock; tests move it and never sleep.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // logBuffer collects the JSON log lines written by concurrent requests.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+type logBuffer struct{ testkit.Buffer }
 
 // records decodes every line; a line that is not one JSON object fails
 // the test, since CloudWatch Logs Insights could not query it.
@@ -114,7 +81,7 @@ type harness struct {
 	// probe is a second mtauth over raw, for looking at the state without
 	// going through the faults or the recording.
 	probe *app.App
-	clock *testClock
+	clock *testkit.Clock
 	logs  *logBuffer
 	// handler is the function's handler; each request wraps it in its own
 	// lambda.NewHandler (see doCtx).
@@ -158,12 +125,13 @@ func newHarnessOn(t *testing.T, raw dynamo.API, table string, env map[string]str
 	h := &harness{
 		settings: settings,
 		raw:      raw,
-		clock:    &testClock{now: time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)},
+		clock:    testkit.NewClock(time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)),
 		logs:     &logBuffer{},
 	}
-	h.faults = &faulty{next: raw}
-	h.rec = &recording{next: h.faults}
-	h.app = app.New(settings, h.rec, h.clock.Now, app.NewLogger(h.logs, slog.LevelDebug))
+	h.faults = &faulty{}
+	h.rec = &recording{}
+	db := dynamotest.Intercept(dynamotest.Intercept(raw, h.faults.hook), h.rec.hook)
+	h.app = app.New(settings, db, h.clock.Now, app.NewLogger(h.logs, slog.LevelDebug))
 	h.probe = app.New(settings, raw, h.clock.Now, slog.New(slog.DiscardHandler))
 	h.handler = apigw.Handler(h.app.API.Handler(dataapi.Endpoints...))
 	return h
@@ -237,38 +205,14 @@ func (c call) event(requestID string) []byte {
 	for k, v := range c.header {
 		header[k] = v
 	}
-	multi := map[string][]string{}
-	for k, v := range header {
-		multi[k] = []string{v}
-	}
-	var query map[string]string
-	if len(c.query) > 0 {
-		query = map[string]string{}
-		for k, v := range c.query {
-			query[k] = v[len(v)-1]
-		}
-	}
 	ip := c.ip
 	if ip == "" {
 		ip = defaultIP
 	}
-	e := events.APIGatewayProxyRequest{
-		Resource: "/{proxy+}", Path: c.path, HTTPMethod: c.method,
-		Headers: header, MultiValueHeaders: multi,
-		QueryStringParameters: query, MultiValueQueryStringParameters: c.query,
-		PathParameters: map[string]string{"proxy": strings.TrimPrefix(c.path, "/")},
-		RequestContext: events.APIGatewayProxyRequestContext{
-			AccountID: "123456789012", APIID: "a1b2c3d4e5", ResourcePath: "/{proxy+}", HTTPMethod: c.method,
-			Path: "/Prod" + c.path, Stage: "Prod", RequestID: requestID,
-			Identity: events.APIGatewayRequestIdentity{SourceIP: ip, UserAgent: "mtauth-test"},
-		},
-		Body: body,
-	}
-	payload, err := json.Marshal(e)
-	if err != nil {
-		panic(err)
-	}
-	return payload
+	return apigwtest.Request{
+		Method: c.method, Path: c.path, Header: header, Query: c.query, Body: body,
+		SourceIP: ip, UserAgent: "mtauth-test", RequestID: requestID,
+	}.Event()
 }
 
 // answer is a function's response as API Gateway turns it into HTTP.
@@ -312,22 +256,11 @@ func (h *harness) doCtx(ctx context.Context, t *testing.T, c call) answer {
 	// invokes one at a time, but concurrent requests through one
 	// lambda.Handler read each other's answers. So each request gets its
 	// own (still the real decode path).
-	out, err := lambda.NewHandler(h.handler).Invoke(ctx, c.event(id))
+	resp, err := apigwtest.Invoke(ctx, lambda.NewHandler(h.handler), c.event(id))
 	if err != nil {
-		t.Fatalf("%s %s: Invoke: %v", c.method, c.path, err)
+		t.Fatalf("%s %s: %v", c.method, c.path, err)
 	}
-	var resp events.APIGatewayProxyResponse
-	if err := json.Unmarshal(out, &resp); err != nil {
-		t.Fatalf("%s %s: decode response: %v", c.method, c.path, err)
-	}
-	a := answer{status: resp.StatusCode, header: http.Header{}, body: resp.Body, requestID: id}
-	for k, v := range resp.Headers {
-		a.header.Set(k, v)
-	}
-	for k, vs := range resp.MultiValueHeaders {
-		a.header[http.CanonicalHeaderKey(k)] = vs
-	}
-	return a
+	return answer{status: resp.Status, header: resp.Header, body: resp.Body, requestID: id}
 }
 
 func errorBody(code int, message string) string {

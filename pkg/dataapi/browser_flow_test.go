@@ -15,10 +15,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/mtauth/mtauth/pkg/apigw/apigwtest"
 	"github.com/mtauth/mtauth/pkg/dataapi"
 )
 
@@ -56,27 +56,10 @@ func newBrowserEnv(t *testing.T, vars map[string]string) (*env, string) {
 // HTML page.
 func invokeBrowser(t *testing.T, fn lambda.Handler, c call) answer {
 	t.Helper()
-	out, err := fn.Invoke(t.Context(), c.event())
-	if err != nil {
-		t.Fatalf("%s %s: Invoke: %v", c.method, c.path, err)
-	}
-	var resp events.APIGatewayProxyResponse
-	if err := json.Unmarshal(out, &resp); err != nil {
-		t.Fatalf("%s %s: decode response: %v", c.method, c.path, err)
-	}
-	a := answer{status: resp.StatusCode, header: http.Header{}, body: resp.Body}
-	for k, vs := range resp.MultiValueHeaders {
-		a.header[http.CanonicalHeaderKey(k)] = vs
-	}
-	for name, want := range map[string]string{
-		"Cache-Control": "no-cache", "X-Frame-Options": "SAMEORIGIN", "X-Content-Type-Options": "nosniff",
-	} {
-		if got := a.header.Values(name); len(got) != 1 || got[0] != want {
-			t.Errorf("%s %s: %s = %q, want %q", c.method, c.path, name, got, want)
-		}
-	}
+	resp := invokeSecure(t, fn, c)
+	a := answer{status: resp.Status, header: resp.Header, body: resp.Body}
 	switch contentType := a.header.Get("Content-Type"); {
-	case resp.IsBase64Encoded:
+	case resp.Base64:
 		t.Errorf("%s %s: body is base64-encoded", c.method, c.path)
 	case a.body == "":
 	case contentType == "application/json":
@@ -818,15 +801,11 @@ func TestOneTimeTokenConcurrentExchange(t *testing.T) {
 		fn := e.function(dataapi.GetToken)
 		wg.Go(func() {
 			<-start
-			out, err := fn.Invoke(t.Context(), exchange(token).event())
-			var resp events.APIGatewayProxyResponse
-			if err == nil {
-				err = json.Unmarshal(out, &resp)
-			}
+			resp, err := apigwtest.Invoke(t.Context(), fn, exchange(token).event())
 			if err != nil {
 				t.Errorf("attempt %d: %v", i, err)
 			}
-			statuses[i] = resp.StatusCode
+			statuses[i] = resp.Status
 		})
 	}
 	close(start)

@@ -13,17 +13,16 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/smithy-go"
 
 	"github.com/mtauth/mtauth/pkg/apigw"
+	"github.com/mtauth/mtauth/pkg/apigw/apigwtest"
 	"github.com/mtauth/mtauth/pkg/app"
 	"github.com/mtauth/mtauth/pkg/auth"
 	"github.com/mtauth/mtauth/pkg/config"
@@ -31,7 +30,9 @@ import (
 	"github.com/mtauth/mtauth/pkg/secret"
 	"github.com/mtauth/mtauth/pkg/storage"
 	"github.com/mtauth/mtauth/pkg/storage/dynamo"
+	"github.com/mtauth/mtauth/pkg/storage/dynamo/dynamotest"
 	"github.com/mtauth/mtauth/pkg/storage/embedded"
+	"github.com/mtauth/mtauth/pkg/testkit"
 )
 
 // These tests drive the Lambda functions as Lambda does: an API Gateway
@@ -40,84 +41,37 @@ import (
 // DynamoDB. Every answer is also checked against the rules every response
 // follows (see invoke).
 
-// clock is the controllable clock the service reads; tests move it with
-// Advance and never sleep.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-// flaky is a dynamo.API that fails every call while down is set, as
-// DynamoDB does in an outage, and can run a hook just before the next
-// transactional write, as a concurrent request would. It forwards each
-// method by name, so a method added to dynamo.API cannot slip past it.
+// flaky makes the DynamoDB calls through its hook (wrap the database
+// with dynamotest.Intercept) fail while down is set, as DynamoDB does in an
+// outage, and can run a function just before the next transactional
+// write, as a concurrent request would.
 type flaky struct {
-	next        dynamo.API
 	down        atomic.Bool
 	beforeWrite atomic.Pointer[func()]
 }
 
-var _ dynamo.API = (*flaky)(nil)
-
-// pass makes one call through f.
-func pass[In, Out any](f *flaky, call func(context.Context, In, ...func(*dynamodb.Options)) (Out, error),
-	ctx context.Context, in In, opts []func(*dynamodb.Options)) (Out, error) {
+// hook is a dynamotest.Hook.
+func (f *flaky) hook(ctx context.Context, op string, call func(context.Context) error) error {
+	if op == "TransactWriteItems" {
+		if before := f.beforeWrite.Swap(nil); before != nil {
+			(*before)()
+		}
+	}
 	if f.down.Load() {
-		var none Out
-		return none, &smithy.GenericAPIError{Code: "InternalServerError", Message: "injected outage"}
+		return &smithy.GenericAPIError{Code: "InternalServerError", Message: "injected outage"}
 	}
-	return call(ctx, in, opts...)
-}
-
-func (f *flaky) GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
-	return pass(f, f.next.GetItem, ctx, in, opts)
-}
-
-func (f *flaky) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
-	return pass(f, f.next.PutItem, ctx, in, opts)
-}
-
-func (f *flaky) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
-	return pass(f, f.next.UpdateItem, ctx, in, opts)
-}
-
-func (f *flaky) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
-	return pass(f, f.next.DeleteItem, ctx, in, opts)
-}
-
-func (f *flaky) Scan(ctx context.Context, in *dynamodb.ScanInput, opts ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) {
-	return pass(f, f.next.Scan, ctx, in, opts)
-}
-
-func (f *flaky) TransactGetItems(ctx context.Context, in *dynamodb.TransactGetItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactGetItemsOutput, error) {
-	return pass(f, f.next.TransactGetItems, ctx, in, opts)
-}
-
-func (f *flaky) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
-	if hook := f.beforeWrite.Swap(nil); hook != nil {
-		(*hook)()
-	}
-	return pass(f, f.next.TransactWriteItems, ctx, in, opts)
+	return call(ctx)
 }
 
 // env is one mtauth over a fresh in-memory table, with the function that
 // serves every endpoint.
 type env struct {
 	app   *app.App
-	clock *clock
-	db    *flaky
+	clock *testkit.Clock
+	// db is the table itself, for the tests' own looks at it; the app
+	// reaches it through flaky.
+	db    dynamo.API
+	flaky *flaky
 	fn    lambda.Handler
 }
 
@@ -142,8 +96,8 @@ func newEnv(t *testing.T, vars map[string]string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{clock: &clock{now: time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)}, db: &flaky{next: embedded}}
-	e.app = app.New(settings, e.db, e.clock.Now, slog.New(slog.DiscardHandler))
+	e := &env{clock: testkit.NewClock(time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)), db: embedded, flaky: &flaky{}}
+	e.app = app.New(settings, dynamotest.Intercept(e.db, e.flaky.hook), e.clock.Now, slog.New(slog.DiscardHandler))
 	e.fn = e.function(dataapi.Endpoints...)
 	return e
 }
@@ -181,7 +135,7 @@ func (e *env) setStatus(t *testing.T, username string, status storage.UserStatus
 // items counts the items in the table.
 func (e *env) items(t *testing.T) int {
 	t.Helper()
-	out, err := e.db.next.Scan(t.Context(), &dynamodb.ScanInput{TableName: &e.app.Settings.TableName})
+	out, err := e.db.Scan(t.Context(), &dynamodb.ScanInput{TableName: &e.app.Settings.TableName})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,18 +151,10 @@ type call struct {
 	header map[string]string
 	body   string
 	base64 bool
-	// headerForm selects which of the event's header maps carry header;
+	// headerMaps selects which of the event's header maps carry header;
 	// API Gateway fills both.
-	headerForm headerForm
+	headerMaps apigwtest.HeaderMaps
 }
-
-type headerForm int
-
-const (
-	bothHeaderMaps headerForm = iota
-	headersOnly
-	multiValueHeadersOnly
-)
 
 // post is a POST of an urlencoded form.
 func post(path string, form url.Values) call {
@@ -233,6 +179,22 @@ func postMultipart(path string, form url.Values) call {
 	}
 	_ = w.Close()
 	return postRaw(path, w.FormDataContentType(), buf.String())
+}
+
+// paddedForm is form urlencoded and padded with fields to exactly size
+// bytes, each value at most 8000 bytes (a single huge value is refused on
+// its own account).
+func paddedForm(t *testing.T, form url.Values, size int) string {
+	t.Helper()
+	body := form.Encode()
+	for i := 0; len(body) < size; i++ {
+		field := fmt.Sprintf("&p%d=", i)
+		body += field + strings.Repeat("x", max(0, min(8000, size-len(body)-len(field))))
+	}
+	if len(body) != size {
+		t.Fatalf("padded form is %d bytes, want %d", len(body), size)
+	}
+	return body
 }
 
 func (c call) withBody(body string) call {
@@ -276,56 +238,10 @@ func (c call) withQuery(key, value string) call {
 
 // event is the JSON API Gateway sends a REST proxy integration for c.
 func (c call) event() []byte {
-	var headers map[string]string
-	var multiHeaders map[string][]string
-	if c.headerForm != multiValueHeadersOnly {
-		headers = c.header
-	}
-	if c.headerForm != headersOnly && c.header != nil {
-		multiHeaders = map[string][]string{}
-		for k, v := range c.header {
-			multiHeaders[k] = []string{v}
-		}
-	}
-	var query map[string]string
-	if len(c.query) > 0 {
-		query = map[string]string{}
-		for k, v := range c.query {
-			query[k] = v[len(v)-1]
-		}
-	}
-	var body *string
-	if c.body != "" {
-		body = &c.body
-	}
-	e := map[string]any{
-		"resource":                        "/{proxy+}",
-		"path":                            c.path,
-		"httpMethod":                      c.method,
-		"headers":                         headers,
-		"multiValueHeaders":               multiHeaders,
-		"queryStringParameters":           query,
-		"multiValueQueryStringParameters": map[string][]string(c.query),
-		"pathParameters":                  map[string]string{"proxy": strings.TrimPrefix(c.path, "/")},
-		"stageVariables":                  nil,
-		"requestContext": map[string]any{
-			"accountId":    "123456789012",
-			"apiId":        "a1b2c3d4e5",
-			"resourcePath": "/{proxy+}",
-			"httpMethod":   c.method,
-			"path":         "/Prod" + c.path,
-			"stage":        "Prod",
-			"requestId":    "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
-			"identity":     map[string]any{"sourceIp": "203.0.113.7", "userAgent": "test"},
-		},
-		"body":            body,
-		"isBase64Encoded": c.base64,
-	}
-	payload, err := json.Marshal(e)
-	if err != nil {
-		panic(err)
-	}
-	return payload
+	return apigwtest.Request{
+		Method: c.method, Path: c.path, Header: c.header, Query: c.query, Body: c.body, Base64: c.base64,
+		HeaderMaps: c.headerMaps, SourceIP: "203.0.113.7", UserAgent: "test", RequestID: "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
+	}.Event()
 }
 
 // answer is a function's response as API Gateway turns it into HTTP.
@@ -345,31 +261,11 @@ const maxBody = 64 << 10
 // sorted keys.
 func invoke(t *testing.T, fn lambda.Handler, c call) answer {
 	t.Helper()
-	out, err := fn.Invoke(t.Context(), c.event())
-	if err != nil {
-		t.Fatalf("%s %s: Invoke: %v", c.method, c.path, err)
-	}
-	var resp events.APIGatewayProxyResponse
-	if err := json.Unmarshal(out, &resp); err != nil {
-		t.Fatalf("%s %s: decode response: %v", c.method, c.path, err)
-	}
-	a := answer{status: resp.StatusCode, header: http.Header{}, body: resp.Body}
-	for k, v := range resp.Headers {
-		a.header.Set(k, v)
-	}
-	for k, vs := range resp.MultiValueHeaders {
-		a.header[http.CanonicalHeaderKey(k)] = vs
-	}
-	if resp.IsBase64Encoded {
+	resp := invokeSecure(t, fn, c)
+	if resp.Base64 {
 		t.Errorf("%s %s: body is base64-encoded; JSON answers are text", c.method, c.path)
 	}
-	for name, want := range map[string]string{
-		"Cache-Control": "no-cache", "X-Frame-Options": "SAMEORIGIN", "X-Content-Type-Options": "nosniff",
-	} {
-		if got := a.header.Values(name); len(got) != 1 || got[0] != want {
-			t.Errorf("%s %s: %s = %q, want %q", c.method, c.path, name, got, want)
-		}
-	}
+	a := answer{status: resp.Status, header: resp.Header, body: resp.Body}
 	if a.body != "" {
 		if got := a.header.Get("Content-Type"); got != "application/json" {
 			t.Errorf("%s %s: Content-Type = %q, want application/json", c.method, c.path, got)
@@ -379,6 +275,24 @@ func invoke(t *testing.T, fn lambda.Handler, c call) answer {
 		}
 	}
 	return a
+}
+
+// invokeSecure runs c through fn and checks the security headers every
+// answer carries, whatever its body (see invoke and invokeBrowser).
+func invokeSecure(t *testing.T, fn lambda.Handler, c call) apigwtest.Response {
+	t.Helper()
+	resp, err := apigwtest.Invoke(t.Context(), fn, c.event())
+	if err != nil {
+		t.Fatalf("%s %s: %v", c.method, c.path, err)
+	}
+	for name, want := range map[string]string{
+		"Cache-Control": "no-cache", "X-Frame-Options": "SAMEORIGIN", "X-Content-Type-Options": "nosniff",
+	} {
+		if got := resp.Header.Values(name); len(got) != 1 || got[0] != want {
+			t.Errorf("%s %s: %s = %q, want %q", c.method, c.path, name, got, want)
+		}
+	}
+	return resp
 }
 
 func (e *env) invoke(t *testing.T, c call) answer {
@@ -684,9 +598,9 @@ func TestParameters(t *testing.T) {
 
 	t.Run("header names in any case", func(t *testing.T) {
 		for _, name := range []string{"X-MT-Authorization", "X-Mt-Authorization", "x-mt-authorization", "X-MT-AUTHORIZATION"} {
-			for _, form := range []headerForm{bothHeaderMaps, headersOnly, multiValueHeadersOnly} {
+			for _, form := range []apigwtest.HeaderMaps{apigwtest.BothHeaderMaps, apigwtest.HeadersOnly, apigwtest.MultiValueHeadersOnly} {
 				c := post("/v4/token", nil).withHeader(name, sid(s))
-				c.headerForm = form
+				c.headerMaps = form
 				if a := e.invoke(t, c); a.status != 200 {
 					t.Errorf("%s in header form %d: got %d %s", name, form, a.status, a.body)
 				}
@@ -1259,19 +1173,9 @@ func TestBadInput(t *testing.T) {
 	pw := e.signInUser(t, "melody")
 	const path = "/v4/authentication"
 	good := signInForm("melody", pw)
-	// padded is a good sign-in form of exactly size bytes, padded with
-	// fields of at most 8000 bytes (a single huge value is refused on its
-	// own account).
+	// padded is a good sign-in form of exactly size bytes.
 	padded := func(size int) call {
-		form := good.Encode()
-		for i := 0; len(form) < size; i++ {
-			field := fmt.Sprintf("&p%d=", i)
-			form += field + strings.Repeat("x", max(0, min(8000, size-len(form)-len(field))))
-		}
-		if len(form) != size {
-			t.Fatalf("padded form is %d bytes, want %d", len(form), size)
-		}
-		return postRaw(path, "application/x-www-form-urlencoded", form)
+		return postRaw(path, "application/x-www-form-urlencoded", paddedForm(t, good, size))
 	}
 	big := signInForm("melody", pw)
 	big.Set("pad", strings.Repeat("x", maxBody))
@@ -1315,7 +1219,7 @@ func TestStorageOutage(t *testing.T) {
 	s := e.signIn(t, "melody", pw)
 	before := e.items(t)
 
-	e.db.down.Store(true)
+	e.flaky.down.Store(true)
 	for name, c := range map[string]call{
 		"sign in":                   post("/v4/authentication", signInForm("melody", pw)),
 		"sign in, global check":     post("/v4/authentication", signInForm("melody", pw)).auth(bearer(s.token)),
@@ -1334,7 +1238,7 @@ func TestStorageOutage(t *testing.T) {
 			}
 		})
 	}
-	e.db.down.Store(false)
+	e.flaky.down.Store(false)
 
 	// Nothing was half done.
 	if after := e.items(t); after != before {
@@ -1358,7 +1262,7 @@ func TestRevokedDuringRequest(t *testing.T) {
 				t.Errorf("revoke: %v", err)
 			}
 		}
-		e.db.beforeWrite.Store(&hook)
+		e.flaky.beforeWrite.Store(&hook)
 	}
 
 	token := e.mintOK(t, sid(s))

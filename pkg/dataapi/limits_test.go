@@ -36,19 +36,6 @@ func TestLimits(t *testing.T) {
 	const path = "/v4/authentication"
 	good := signInForm("melody", pw)
 
-	// sized is the good sign-in form padded with fields to exactly size
-	// bytes, each value at most 8000 bytes.
-	sized := func(size int) string {
-		form := good.Encode()
-		for i := 0; len(form) < size; i++ {
-			field := fmt.Sprintf("&p%d=", i)
-			form += field + strings.Repeat("x", max(0, min(8000, size-len(form)-len(field))))
-		}
-		if len(form) != size {
-			t.Fatalf("form is %d bytes, want %d", len(form), size)
-		}
-		return form
-	}
 	// withParams is the good form with extra parameters, n in all.
 	withParams := func(n int) url.Values {
 		form := signInForm("melody", pw)
@@ -95,9 +82,9 @@ func TestLimits(t *testing.T) {
 		code    int // 200: served; 401: within the limits but without credentials
 		message string
 	}{
-		{"body of 64 KiB", postRaw(path, form, sized(dataapi.MaxBodyBytes)), 200, ""},
-		{"body of 64 KiB + 1", postRaw(path, form, sized(dataapi.MaxBodyBytes+1)), 413, "Request Entity Too Large"},
-		{"base64 body of 64 KiB + 1", postRaw(path, form, sized(dataapi.MaxBodyBytes+1)).inBase64(), 413, "Request Entity Too Large"},
+		{"body of 64 KiB", postRaw(path, form, paddedForm(t, good, dataapi.MaxBodyBytes)), 200, ""},
+		{"body of 64 KiB + 1", postRaw(path, form, paddedForm(t, good, dataapi.MaxBodyBytes+1)), 413, "Request Entity Too Large"},
+		{"base64 body of 64 KiB + 1", postRaw(path, form, paddedForm(t, good, dataapi.MaxBodyBytes+1)).inBase64(), 413, "Request Entity Too Large"},
 		{"multipart body over 64 KiB", postMultipart(path, withParam(dataapi.MaxBodyBytes)), 413, "Request Entity Too Large"},
 		// A body of a type that is not parsed is not read, so its size
 		// does not matter.

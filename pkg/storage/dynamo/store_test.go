@@ -1,16 +1,13 @@
 package dynamo_test
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"net/http"
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +18,7 @@ import (
 	"github.com/mtauth/mtauth/pkg/motoserver"
 	"github.com/mtauth/mtauth/pkg/storage"
 	"github.com/mtauth/mtauth/pkg/storage/dynamo"
+	"github.com/mtauth/mtauth/pkg/storage/dynamo/dynamotest"
 	"github.com/mtauth/mtauth/pkg/storage/embedded"
 	"github.com/mtauth/mtauth/pkg/storage/storagetest"
 )
@@ -40,32 +38,10 @@ func TestEmbedded(t *testing.T) {
 // TestMoto runs the conformance suite on moto_server, over HTTP with the
 // real SDK client, one fresh table per subtest.
 func TestMoto(t *testing.T) {
-	api := motoClient(t)
+	api := dynamotest.MotoClient(t)
 	storagetest.RunTests(t, func(t *testing.T) storage.Store {
-		return dynamo.New(api, newMotoTable(t, api))
+		return dynamo.New(api, dynamotest.NewTable(t, api))
 	})
-}
-
-// serialHTTP sends one request at a time. moto_server (5.x) serves
-// requests on concurrent threads but does not isolate TransactWriteItems:
-// each transaction deep-copies the table first and, if a condition fails,
-// puts that copy back, undoing writes other requests committed meanwhile
-// (a deleted session comes back), and the copy itself fails with HTTP 500
-// ("dictionary changed size during iteration") when another request writes
-// during it. DynamoDB isolates every request, which is what the store
-// relies on; serializing requests gives moto that property and still lets
-// a store's calls interleave between requests, where the races under test
-// are. moto answers only after applying a request, so holding the lock for
-// Do (not for reading the body) is enough.
-type serialHTTP struct {
-	mu   sync.Mutex
-	next dynamodb.HTTPClient
-}
-
-func (c *serialHTTP) Do(r *http.Request) (*http.Response, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.next.Do(r)
 }
 
 // rawAPI is what the tests below call on a DynamoDB client directly.
@@ -83,8 +59,8 @@ type backend struct {
 var backends = []backend{
 	{"Embedded", func(t *testing.T) (rawAPI, string) { return openEmbedded(t) }},
 	{"Moto", func(t *testing.T) (rawAPI, string) {
-		api := motoClient(t)
-		return api, newMotoTable(t, api)
+		api := dynamotest.MotoClient(t)
+		return api, dynamotest.NewTable(t, api)
 	}},
 }
 
@@ -95,48 +71,6 @@ func openEmbedded(t *testing.T) (*embedded.DynamoDB, string) {
 		t.Fatalf("NewEmbedded: %v", err)
 	}
 	return api, embeddedTable
-}
-
-// motoClient returns a client of the shared moto_server, made the way
-// production makes one (dynamo.NewClient, with the endpoint, region and
-// placeholder credentials in the environment), that sends one request at
-// a time (see serialHTTP). The test must not be parallel (t.Setenv); the
-// client keeps its configuration after the environment is restored.
-func motoClient(t *testing.T) *dynamodb.Client {
-	t.Helper()
-	endpoint := motoserver.Start(t)
-	t.Setenv(dynamo.LocalEndpointVariable, endpoint)
-	t.Setenv("AWS_REGION", "us-east-1")
-	t.Setenv("AWS_ACCESS_KEY_ID", "test")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
-	t.Setenv("AWS_SESSION_TOKEN", "")
-	t.Setenv("AWS_PROFILE", "")
-	api, err := dynamo.NewClient(t.Context())
-	if err != nil {
-		t.Fatalf("NewClient: %v", err)
-	}
-	// Same client, requests serialized: see serialHTTP.
-	return dynamodb.New(api.Options(), func(o *dynamodb.Options) {
-		o.HTTPClient = &serialHTTP{next: o.HTTPClient}
-	})
-}
-
-// newMotoTable creates a uniquely named mtauth table, dropped when the test
-// ends, so every test starts from an empty one on the shared server.
-func newMotoTable(t *testing.T, api *dynamodb.Client) string {
-	t.Helper()
-	name := "mtauth-" + randomHex(8)
-	if err := dynamo.CreateTable(t.Context(), api, name); err != nil {
-		t.Fatalf("CreateTable: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if _, err := api.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: &name}); err != nil {
-			t.Logf("DeleteTable %s: %v", name, err)
-		}
-	})
-	return name
 }
 
 var base = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -166,8 +100,8 @@ func TestItems(t *testing.T) {
 // TestMotoTimeToLive checks that CreateTable enables Time to Live on the
 // attribute the store writes, on a backend that has it (minidyn has not).
 func TestMotoTimeToLive(t *testing.T) {
-	api := motoClient(t)
-	table := newMotoTable(t, api)
+	api := dynamotest.MotoClient(t)
+	table := dynamotest.NewTable(t, api)
 	out, err := api.DescribeTimeToLive(t.Context(), &dynamodb.DescribeTimeToLiveInput{TableName: &table})
 	if err != nil {
 		t.Fatalf("DescribeTimeToLive: %v", err)
