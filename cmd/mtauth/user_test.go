@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -78,5 +79,54 @@ func TestOperatorCommandsAgainstMoto(t *testing.T) {
 	out = mtauth(t, "", "user", "set-web-services-password", "melody")
 	if again := regexp.MustCompile(`shown once\): ([0-9a-f]{32})`).FindStringSubmatch(out); again == nil || signIn("v7", "melody", again[1]) != 200 {
 		t.Errorf("set-web-services-password did not give a working password:\n%s", out)
+	}
+}
+
+// TestUnlockCommandsAgainstMoto locks a user and then the client's IP out
+// through mtauth serve, and ends each lockout with the operator commands.
+func TestUnlockCommandsAgainstMoto(t *testing.T) {
+	t.Setenv("AWS_ENDPOINT_URL_DYNAMODB", motoserver.Start(t))
+	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("TABLE_NAME", "unlock-test")
+	t.Setenv("MTAUTH_USER_LOCKOUT_LIMIT", "2")
+	t.Setenv("MTAUTH_IP_LOCKOUT_LIMIT", "4")
+	api := startServe(t, "--user", "melody:Nelson-1:melody-ws", "--user", "ellen:Ellen-1:ellen-ws")
+	signIn := func(user, password string) int {
+		t.Helper()
+		resp, err := http.PostForm(api+"/v7/authentication", url.Values{"clientId": {"test"}, "username": {user}, "password": {password}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	signIn("melody", "wrong")
+	signIn("melody", "wrong")
+	if got := signIn("melody", "melody-ws"); got != 401 {
+		t.Fatalf("right password after 2 failures with a limit of 2: %d, want 401 (locked)", got)
+	}
+	out := mtauth(t, "", "user", "unlock", "melody")
+	if !strings.Contains(out, "melody may sign in again") {
+		t.Errorf("user unlock printed %q", out)
+	}
+	if got := signIn("melody", "melody-ws"); got != 200 {
+		t.Fatalf("sign-in after user unlock: %d", got)
+	}
+
+	// Two failures so far from 127.0.0.1; two more lock the address for
+	// every user.
+	signIn("ellen", "wrong")
+	signIn("ellen", "wrong")
+	if got := signIn("melody", "melody-ws"); got != 401 {
+		t.Fatalf("sign-in from a locked IP: %d, want 401", got)
+	}
+	mtauth(t, "", "ip", "unlock", "127.0.0.1")
+	mtauth(t, "", "user", "unlock", "ellen")
+	if got := signIn("ellen", "ellen-ws"); got != 200 {
+		t.Fatalf("sign-in after ip unlock: %d", got)
+	}
+	var stderr strings.Builder
+	if err := run(t.Context(), []string{"ip", "unlock", "not-an-ip"}, strings.NewReader(""), io.Discard, &stderr); err == nil {
+		t.Error("ip unlock accepted a non-address")
 	}
 }
