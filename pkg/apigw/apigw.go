@@ -91,9 +91,10 @@ func NewRequest(ctx context.Context, e events.APIGatewayProxyRequest) *http.Requ
 		contentLength = -1
 	}
 
+	path := routedPath(e)
 	r := &http.Request{
 		Method:        e.HTTPMethod,
-		URL:           &url.URL{Path: e.Path, RawQuery: query.Encode()},
+		URL:           &url.URL{Path: path, RawQuery: query.Encode()},
 		Proto:         "HTTP/1.1",
 		ProtoMajor:    1,
 		ProtoMinor:    1,
@@ -102,9 +103,32 @@ func NewRequest(ctx context.Context, e events.APIGatewayProxyRequest) *http.Requ
 		ContentLength: contentLength,
 		Host:          header.Get("Host"),
 		RemoteAddr:    net.JoinHostPort(e.RequestContext.Identity.SourceIP, "0"),
-		RequestURI:    e.Path,
+		RequestURI:    path,
 	}
 	return r.WithContext(ctx)
+}
+
+// routedPath is the request path as the API's routes see it. Behind a
+// custom domain with a base-path mapping, event.path carries the base path
+// (/mt/v7/token) while the resource (/{version}/token) and its path
+// parameters do not, so the path is rebuilt from those when the event has
+// them, and taken as it is otherwise.
+func routedPath(e events.APIGatewayProxyRequest) string {
+	if e.Resource == "" {
+		return e.Path
+	}
+	segments := strings.Split(e.Resource, "/")
+	for i, seg := range segments {
+		if !strings.HasPrefix(seg, "{") || !strings.HasSuffix(seg, "}") {
+			continue
+		}
+		value, ok := e.PathParameters[strings.Trim(seg, "{+}")]
+		if !ok {
+			return e.Path
+		}
+		segments[i] = value
+	}
+	return strings.Join(segments, "/")
 }
 
 // recorder collects what a handler writes.

@@ -110,3 +110,24 @@ func TestNewEventAndWriteResponseRoundTrip(t *testing.T) {
 		t.Errorf("written: %d %q %v (%v)", w.Code, w.Body.String(), w.Header(), err)
 	}
 }
+
+func TestRoutedPathIgnoresBasePath(t *testing.T) {
+	for _, tt := range []struct {
+		e    events.APIGatewayProxyRequest
+		want string
+	}{
+		// A custom domain mapped at /mt: the path has the base path, the resource does not.
+		{events.APIGatewayProxyRequest{Path: "/mt/v7/token", Resource: "/{version}/token", PathParameters: map[string]string{"version": "v7"}}, "/v7/token"},
+		{events.APIGatewayProxyRequest{Path: "/mt/v7/token.json", Resource: "/{version}/{proxy+}", PathParameters: map[string]string{"version": "v7", "proxy": "token.json"}}, "/v7/token.json"},
+		{events.APIGatewayProxyRequest{Path: "/mt/", Resource: "/"}, "/"},
+		// The default execute-api URL: event.path already lacks the stage.
+		{events.APIGatewayProxyRequest{Path: "/v4/authentication", Resource: "/{version}/authentication", PathParameters: map[string]string{"version": "v4"}}, "/v4/authentication"},
+		// No resource (a hand-written event): the path as it is.
+		{events.APIGatewayProxyRequest{Path: "/v4/token"}, "/v4/token"},
+		{events.APIGatewayProxyRequest{Path: "/v4/token", Resource: "/{version}/token"}, "/v4/token"},
+	} {
+		if got := NewRequest(context.Background(), tt.e).URL.Path; got != tt.want {
+			t.Errorf("path %q resource %q: routed as %q, want %q", tt.e.Path, tt.e.Resource, got, tt.want)
+		}
+	}
+}

@@ -934,3 +934,25 @@ func TestTransactionConflicts(t *testing.T) {
 		})
 	}
 }
+
+// TestReadConflicts: DynamoDB cancels a transactional read that meets a
+// write in progress on one of its items; the store reads again.
+func TestReadConflicts(t *testing.T) {
+	i := slices.IndexFunc(faultCases, func(c faultCase) bool { return c.name == "sign in" })
+	tc := faultCases[i]
+	if tc.calls[0] != txGet {
+		t.Fatalf("sign-in starts with %s, want %s", tc.calls[0], txGet)
+	}
+	h := newHarness(t, tc.env)
+	fx := baseFixture(t, h)
+	h.rec.take()
+	h.faults.arm(fault{at: 1, err: conflict()})
+	a := h.do(t, tc.call(fx))
+	h.faults.disarm()
+	if a.status != tc.status {
+		t.Errorf("after one read conflict: %d %s, want %d", a.status, a.body, tc.status)
+	}
+	if got, want := h.rec.take(), append([]string{txGet}, tc.calls...); !slices.Equal(got, want) {
+		t.Errorf("calls %v, want %v", got, want)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
 // Bounds on one DynamoDB call, so a request fails fast (and is answered
@@ -37,10 +38,15 @@ func NewClient(ctx context.Context) (*dynamodb.Client, error) {
 	opts := []func(*config.LoadOptions) error{
 		config.WithHTTPClient(httpClient),
 		config.WithRetryer(func() aws.Retryer {
-			return retry.NewStandard(func(o *retry.StandardOptions) {
+			standard := retry.NewStandard(func(o *retry.StandardOptions) {
 				o.MaxAttempts = maxAttempts
 				o.MaxBackoff = maxBackoff
 			})
+			// A single-item write that meets a transaction on its item
+			// fails with TransactionConflictException; trying again is safe
+			// (its condition is evaluated afresh) and the SDK does not by
+			// default.
+			return retry.AddWithErrorCodes(standard, (&types.TransactionConflictException{}).ErrorCode())
 		}),
 	}
 	if os.Getenv(LocalEndpointVariable) != "" {

@@ -25,9 +25,9 @@ func (s *Store) GetUserAndCounters(ctx context.Context, username string, counter
 	for _, k := range counterKeys {
 		gets = append(gets, types.TransactGetItem{Get: &types.Get{TableName: &s.table, Key: key(counterKey(k))}})
 	}
-	out, err := s.api.TransactGetItems(ctx, &dynamodb.TransactGetItemsInput{TransactItems: gets})
+	out, err := s.transactGet(ctx, gets)
 	if err != nil {
-		return storage.User{}, false, nil, unavailable("TransactGetItems", err)
+		return storage.User{}, false, nil, err
 	}
 	if len(out.Responses) != len(gets) {
 		return storage.User{}, false, nil, fmt.Errorf("%w: TransactGetItems returned %d of %d items", storage.ErrUnavailable, len(out.Responses), len(gets))

@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -192,14 +193,12 @@ func (s *Store) ValidateAccessToken(ctx context.Context, idHash string, now time
 	if err != nil {
 		return storage.AccessToken{}, storage.Session{}, err
 	}
-	out, err := s.api.TransactGetItems(ctx, &dynamodb.TransactGetItemsInput{
-		TransactItems: []types.TransactGetItem{
-			{Get: &types.Get{TableName: &s.table, Key: key(sessionKey(token.SessionIDHash))}},
-			{Get: &types.Get{TableName: &s.table, Key: key(userKey(token.Username))}},
-		},
+	out, err := s.transactGet(ctx, []types.TransactGetItem{
+		{Get: &types.Get{TableName: &s.table, Key: key(sessionKey(token.SessionIDHash))}},
+		{Get: &types.Get{TableName: &s.table, Key: key(userKey(token.Username))}},
 	})
 	if err != nil {
-		return storage.AccessToken{}, storage.Session{}, unavailable("TransactGetItems", err)
+		return storage.AccessToken{}, storage.Session{}, err
 	}
 	if len(out.Responses) != 2 || len(out.Responses[0].Item) == 0 || len(out.Responses[1].Item) == 0 {
 		return storage.AccessToken{}, storage.Session{}, fmt.Errorf("access token's session or user: %w", storage.ErrNotFound)
@@ -367,31 +366,65 @@ const transactAttempts = 6
 // transact runs the items as one transaction. onFailed[i] is the error
 // returned when item i's condition fails.
 func (s *Store) transact(ctx context.Context, items []types.TransactWriteItem, onFailed ...error) error {
-	for attempt := 1; ; attempt++ {
+	return retryConflicts(ctx, "TransactWriteItems", func() error {
 		_, err := s.api.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 		var canceled *types.TransactionCanceledException
-		if err == nil || !errors.As(err, &canceled) {
-			return unavailable("TransactWriteItems", err)
-		}
-		conflict := false
-		for i, reason := range canceled.CancellationReasons {
-			switch aws.ToString(reason.Code) {
-			case "ConditionalCheckFailed":
+		if errors.As(err, &canceled) {
+			for i, reason := range canceled.CancellationReasons {
+				if aws.ToString(reason.Code) != "ConditionalCheckFailed" {
+					continue
+				}
 				if i < len(onFailed) {
 					return fmt.Errorf("%s: %w", kindOf(itemKey(items[i])), onFailed[i])
 				}
 				return storage.ErrPreconditionFailed
-			case "TransactionConflict":
-				conflict = true
 			}
 		}
+		return err
+	})
+}
+
+// transactGet reads items in one transaction. DynamoDB cancels a
+// transactional read that meets a write in progress on one of its items
+// (TransactionConflict), which every sign-in and token use can cause for
+// a busy user, so such reads are retried like writes.
+func (s *Store) transactGet(ctx context.Context, gets []types.TransactGetItem) (*dynamodb.TransactGetItemsOutput, error) {
+	var out *dynamodb.TransactGetItemsOutput
+	err := retryConflicts(ctx, "TransactGetItems", func() error {
+		var err error
+		out, err = s.api.TransactGetItems(ctx, &dynamodb.TransactGetItemsInput{TransactItems: gets})
+		return err
+	})
+	return out, err
+}
+
+// retryConflicts runs call until it does not fail with a cancelled
+// transaction whose reasons include TransactionConflict, at most
+// transactAttempts times. Errors of this package (storage sentinels) pass
+// through; any other failure is wrapped as storage.ErrUnavailable.
+func retryConflicts(ctx context.Context, op string, call func() error) error {
+	for attempt := 1; ; attempt++ {
+		err := call()
+		var canceled *types.TransactionCanceledException
+		switch {
+		case err == nil:
+			return nil
+		case !errors.As(err, &canceled):
+			if errors.Is(err, storage.ErrAlreadyExists) || errors.Is(err, storage.ErrPreconditionFailed) || errors.Is(err, storage.ErrNotFound) {
+				return err
+			}
+			return unavailable(op, err)
+		}
+		conflict := slices.ContainsFunc(canceled.CancellationReasons, func(r types.CancellationReason) bool {
+			return aws.ToString(r.Code) == "TransactionConflict"
+		})
 		if !conflict || attempt == transactAttempts {
-			return unavailable("TransactWriteItems", err)
+			return unavailable(op, err)
 		}
 		backoff := time.Duration(attempt*attempt*10+rand.IntN(20*attempt)) * time.Millisecond
 		select {
 		case <-ctx.Done():
-			return unavailable("TransactWriteItems", ctx.Err())
+			return unavailable(op, ctx.Err())
 		case <-time.After(backoff):
 		}
 	}
