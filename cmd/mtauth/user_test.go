@@ -130,3 +130,31 @@ func TestUnlockCommandsAgainstMoto(t *testing.T) {
 		t.Error("ip unlock accepted a non-address")
 	}
 }
+
+// TestOverlongNamesAgainstMoto: DynamoDB refuses keys over 2 KiB, so a
+// username no user can have must fail as a wrong login (401), not as an
+// outage (503), and an overlong clientId is a bad request.
+func TestOverlongNamesAgainstMoto(t *testing.T) {
+	t.Setenv("AWS_ENDPOINT_URL_DYNAMODB", motoserver.Start(t))
+	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("TABLE_NAME", "overlong-test")
+	api := startServe(t, "--user", "melody:Nelson-1:melody-ws")
+	for _, tt := range []struct {
+		clientID, username string
+		want               int
+	}{
+		{"test", strings.Repeat("m", 3000), http.StatusUnauthorized},
+		{"test", strings.Repeat("m", 256), http.StatusUnauthorized},
+		{strings.Repeat("c", 256), "melody", http.StatusBadRequest},
+		{strings.Repeat("c", 255), "melody", http.StatusOK},
+	} {
+		resp, err := http.PostForm(api+"/v7/authentication", url.Values{"clientId": {tt.clientID}, "username": {tt.username}, "password": {"melody-ws"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tt.want {
+			t.Errorf("clientId of %d bytes, username of %d bytes: %d, want %d", len(tt.clientID), len(tt.username), resp.StatusCode, tt.want)
+		}
+	}
+}

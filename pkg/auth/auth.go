@@ -30,6 +30,10 @@ var (
 	ErrUnavailable = errors.New("auth: service unavailable")
 )
 
+// MaxUsernameBytes bounds a username, as Movable Type's 255-character
+// column does.
+const MaxUsernameBytes = 255
+
 // PermissionSignInDataAPI is the permission a non-superuser needs to sign
 // in through the Data API.
 const PermissionSignInDataAPI = "sign_in_data_api"
@@ -183,8 +187,14 @@ func (s *Service) ExchangeOneTimeToken(ctx context.Context, oneTimeToken string)
 // caller to clear with the sign-in's own write.
 func (s *Service) authenticate(ctx context.Context, req SignInRequest) (storage.User, []lockoutCounter, error) {
 	now := s.now()
-	counters := s.lockout.counters(req.Username, req.ClientIP)
-	user, found, read, err := s.store.GetUserAndCounters(ctx, req.Username, keys(counters))
+	// A username no user can have is not looked up (DynamoDB refuses keys
+	// over 2 KiB); it fails like an unknown one, counted against the IP.
+	lookup := req.Username
+	if len(lookup) > MaxUsernameBytes {
+		lookup = ""
+	}
+	counters := s.lockout.counters(lookup, req.ClientIP)
+	user, found, read, err := s.store.GetUserAndCounters(ctx, lookup, keys(counters))
 	if err != nil {
 		return storage.User{}, nil, s.unavailable(ctx, "read user", err)
 	}

@@ -39,7 +39,7 @@ func (l Lockout) counters(username, ip string) []lockoutCounter {
 		cs = append(cs, lockoutCounter{key: userCounterKey(username), limit: l.UserLimit, interval: l.UserInterval, subject: "user"})
 	}
 	if l.IPLimit > 0 && ip != "" && !l.whitelisted(ip) {
-		cs = append(cs, lockoutCounter{key: ipCounterKey(ip), limit: l.IPLimit, interval: l.IPInterval, subject: "ip"})
+		cs = append(cs, lockoutCounter{key: ipCounterKey(lockoutNetwork(ip)), limit: l.IPLimit, interval: l.IPInterval, subject: "ip"})
 	}
 	return cs
 }
@@ -56,6 +56,17 @@ func (l Lockout) whitelisted(ip string) bool {
 		}
 	}
 	return false
+}
+
+// lockoutNetwork is what the IP lockout counts under: the address itself
+// for IPv4, and its /64 for IPv6, since one subscriber usually holds a
+// whole /64 and could otherwise change address at every guess.
+func lockoutNetwork(ip string) string {
+	addr, err := netip.ParseAddr(ip)
+	if err != nil || addr.Unmap().Is4() {
+		return ip
+	}
+	return netip.PrefixFrom(addr.WithZone(""), 64).Masked().String()
 }
 
 func userCounterKey(username string) string { return "signin-failures:user:" + username }
@@ -117,7 +128,8 @@ func (s *Service) UnlockUser(ctx context.Context, username string) error {
 	return s.store.DeleteCounter(ctx, userCounterKey(username))
 }
 
-// UnlockIP clears an address's failed sign-ins, ending its lockout.
+// UnlockIP clears an address's failed sign-ins (for IPv6, its /64's),
+// ending its lockout.
 func (s *Service) UnlockIP(ctx context.Context, ip string) error {
-	return s.store.DeleteCounter(ctx, ipCounterKey(ip))
+	return s.store.DeleteCounter(ctx, ipCounterKey(lockoutNetwork(ip)))
 }

@@ -31,8 +31,8 @@ type NewUser struct {
 // AddUser creates a user. It returns the web services password when it
 // generated one (it is stored only as a hash and cannot be shown again).
 func (s *Service) AddUser(ctx context.Context, nu NewUser) (generated string, err error) {
-	if nu.Username == "" {
-		return "", errors.New("auth: username is required")
+	if nu.Username == "" || len(nu.Username) > MaxUsernameBytes {
+		return "", fmt.Errorf("auth: a username is 1 to %d bytes", MaxUsernameBytes)
 	}
 	now := s.now()
 	u := storage.User{

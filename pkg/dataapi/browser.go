@@ -97,6 +97,17 @@ func checkRedirect(raw, apiHost string, allowed []string) (redirectTarget, bool)
 	return redirectTarget{}, false
 }
 
+// redirectFor checks the request's redirectUrl. Over HTTPS it must be
+// https too: a one-time token is worth a session, and a plain-HTTP page
+// is one anyone on the network path can read or rewrite.
+func redirectFor(r *http.Request, req *request, allowedHosts []string) (redirectTarget, bool) {
+	target, ok := checkRedirect(req.params.Get("redirectUrl"), r.Host, allowedHosts)
+	if ok && overHTTPS(r) && target.url.Scheme != "https" {
+		return redirectTarget{}, false
+	}
+	return target, ok
+}
+
 // authorize serves GET /v{N}/authorization: the sign-in screen, or an
 // "Invalid parameter." page (400; Movable Type says 200) for a missing or
 // refused clientId or redirectUrl, never a form or a redirect then. An
@@ -112,7 +123,7 @@ func (a *API) authorize(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		return
 	}
 	id, idOK := clientID(req.params)
-	target, redirectOK := checkRedirect(req.params.Get("redirectUrl"), r.Host, a.opts.RedirectHosts)
+	target, redirectOK := redirectFor(r, req, a.opts.RedirectHosts)
 	if !idOK || !redirectOK {
 		writeInvalidParameter(w)
 		return
@@ -181,7 +192,7 @@ func readBrowserSignIn(r *http.Request, req *request, allowedHosts []string) bro
 		b.magicOK = subtle.ConstantTimeCompare([]byte(c.Value), []byte(posted)) == 1
 	}
 	b.formPost = b.magicOK && r.Header.Get("X-Requested-With") != "XMLHttpRequest" && prefersHTML(r.Header.Get("Accept"))
-	b.target, b.targetOK = checkRedirect(req.params.Get("redirectUrl"), r.Host, allowedHosts)
+	b.target, b.targetOK = redirectFor(r, req, allowedHosts)
 	return b
 }
 

@@ -368,8 +368,13 @@ func TestSignInScreen(t *testing.T) {
 		wantMagicCookie(t, a, magic, true)
 	})
 	t.Run("other host, another port", func(t *testing.T) {
-		a := e.newVisitor().open(t, 4, "app", "http://blog.example.com:8080/x")
-		wantScreen(t, a, screen{http.StatusOK, "app", "blog", "http://blog.example.com:8080/x", "Web services password", "http://blog.example.com:8080"})
+		a := e.newVisitor().open(t, 4, "app", "https://blog.example.com:8080/x")
+		wantScreen(t, a, screen{http.StatusOK, "app", "blog", "https://blog.example.com:8080/x", "Web services password", "https://blog.example.com:8080"})
+	})
+	t.Run("plain HTTP redirect refused over HTTPS", func(t *testing.T) {
+		for _, target := range []string{"http://blog.example.com:8080/x", "http://" + gatewayHost + "/app"} {
+			wantInvalidParameter(t, e.newVisitor().open(t, 4, "app", target))
+		}
 	})
 	t.Run("secure only over HTTPS", func(t *testing.T) {
 		a := invokeBrowser(t, e.fn, authorization(4, "app", "http://"+gatewayHost+"/app").withHeader("Host", gatewayHost))

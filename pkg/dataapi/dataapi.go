@@ -67,6 +67,9 @@ func (a *API) Handler(serves ...Endpoint) http.Handler {
 func (a *API) serve(w http.ResponseWriter, r *http.Request, serves []Endpoint) {
 	setCommonHeaders(w.Header())
 	setCORSHeaders(w.Header(), r, a.opts.CORS)
+	if r.Method == http.MethodOptions && answerPreflight(w, r) {
+		return
+	}
 	req, apiErr := parseRequest(w, r)
 	if apiErr != nil {
 		writeError(w, apiErr, req.suppress)
@@ -75,13 +78,6 @@ func (a *API) serve(w http.ResponseWriter, r *http.Request, serves []Endpoint) {
 	rt, apiErr := parseRoute(r.URL.Path)
 	if apiErr != nil {
 		writeError(w, apiErr, req.suppress)
-		return
-	}
-	methods := methodsFor(rt.path)
-	if methods != nil && r.Method == http.MethodOptions {
-		// Preflights never check credentials, so they never fail.
-		w.Header().Set("Allow", strings.Join(append(methods, http.MethodOptions), ", "))
-		w.WriteHeader(http.StatusOK)
 		return
 	}
 	ep, ok := lookup(req.method, rt.path)
@@ -119,6 +115,23 @@ func (a *API) serve(w http.ResponseWriter, r *http.Request, serves []Endpoint) {
 		}
 		a.respond(ctx, w, req, err, func() any { return success })
 	}
+}
+
+// answerPreflight answers OPTIONS on a known path with its verbs, before
+// any parameter, __method or credential is looked at, so that preflights
+// never fail. It reports false for an unknown path.
+func answerPreflight(w http.ResponseWriter, r *http.Request) bool {
+	rt, apiErr := parseRoute(r.URL.Path)
+	if apiErr != nil {
+		return false
+	}
+	methods := methodsFor(rt.path)
+	if methods == nil {
+		return false
+	}
+	w.Header().Set("Allow", strings.Join(append(methods, http.MethodOptions), ", "))
+	w.WriteHeader(http.StatusOK)
+	return true
 }
 
 // reachable reports whether a function serving `serves` answers ep when

@@ -524,7 +524,12 @@ func TestRoutes(t *testing.T) {
 	t.Run("OPTIONS", func(t *testing.T) {
 		for _, path := range []string{"/v4/token", "/v4/authentication", "/v1/token.json", "/v7/authentication"} {
 			// No credential check: a bad access token does not fail a preflight.
-			for _, c := range []call{request(http.MethodOptions, path), request(http.MethodOptions, path).auth("MTAuth accessToken=bogus")} {
+			// Nor does a __method that is not OPTIONS, or a header over the limits.
+			for _, c := range []call{
+				request(http.MethodOptions, path), request(http.MethodOptions, path).auth("MTAuth accessToken=bogus"),
+				request(http.MethodOptions, path).withQuery("__method", "DELETE"),
+				request(http.MethodOptions, path).auth("MTAuth accessToken=" + strings.Repeat("x", 5000)),
+			} {
 				a := e.invoke(t, c)
 				if a.status != 200 || a.body != "" || a.header.Get("Allow") != "DELETE, POST, OPTIONS" {
 					t.Errorf("OPTIONS %s: got %d %q Allow %q, want 200, empty body, Allow \"DELETE, POST, OPTIONS\"",

@@ -448,6 +448,7 @@ func fuzzSeeds() []fuzzSeed {
 	magicCookie := "mt_data_api_login_magic_token=" + fuzzMagicToken
 	userCookie := "mt_data_api_user_test=" + fuzzUser + "::" + fuzzSessionID + "::1"
 	appFlow := encode(signIn, "mtDataApiLoginMagicToken", fuzzMagicToken, "redirect_type", "app", "redirectUrl", "http://mt.example.com/app/")
+	appFlowHTTPS := encode(signIn, "mtDataApiLoginMagicToken", fuzzMagicToken, "redirect_type", "app", "redirectUrl", "https://mt.example.com/app/")
 	blogFlow := encode(signIn, "mtDataApiLoginMagicToken", fuzzMagicToken, "redirect_type", "blog", "redirectUrl", "https://app.example.com/cb")
 	many := url.Values{}
 	for i := range 70 {
@@ -502,7 +503,9 @@ func fuzzSeeds() []fuzzSeed {
 		{400, fuzzInput{method: methodGet, path: "/v4/authorization", query: "clientId=test&redirectUrl=https:%5C%5Cevil.example", flags: white}},
 		{200, fuzzInput{method: methodGet, path: "/v4/authorization", authorization: "MTAuth accessToken=" + fuzzAccessToken, query: "clientId=test&redirectUrl=http%3A%2F%2Fmt.example.com%2F", flags: white}},
 		{303, fuzzInput{path: "/v4/authentication", contentType: form, accept: browser, cookie: magicCookie, body: appFlow, flags: white}},
-		{303, fuzzInput{path: "/v4/authentication", contentType: form, accept: browser, cookie: magicCookie, body: appFlow, flags: white | fuzzHTTPS | 1<<fuzzFunctionShift}},
+		{303, fuzzInput{path: "/v4/authentication", contentType: form, accept: browser, cookie: magicCookie, body: appFlowHTTPS, flags: white | fuzzHTTPS | 1<<fuzzFunctionShift}},
+		// Over HTTPS a plain-HTTP redirect is refused: JSON, no redirect.
+		{200, fuzzInput{path: "/v4/authentication", contentType: form, accept: browser, cookie: magicCookie, body: appFlow, flags: white | fuzzHTTPS | 1<<fuzzFunctionShift}},
 		{303, fuzzInput{path: "/v4/authentication", contentType: form, accept: browser, cookie: magicCookie, body: blogFlow, flags: white}},
 		{401, fuzzInput{path: "/v4/authentication", contentType: form, accept: browser, cookie: magicCookie, flags: white,
 			body: encode(signIn, "password", "no", "mtDataApiLoginMagicToken", fuzzMagicToken, "redirectUrl", "https://app.example.com/cb")}},

@@ -141,9 +141,13 @@ func flag(params url.Values, name string) bool {
 
 var clientIDFormat = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 
+// maxClientIDBytes keeps a clientId short enough to name a cookie
+// (mt_data_api_user_<clientId>) that browsers will store.
+const maxClientIDBytes = 255
+
 // clientID returns the clientId parameter if it is well formed; "0" counts
 // as empty, as in Movable Type.
 func clientID(params url.Values) (string, bool) {
 	id := params.Get("clientId")
-	return id, id != "0" && clientIDFormat.MatchString(id)
+	return id, id != "0" && len(id) <= maxClientIDBytes && clientIDFormat.MatchString(id)
 }
