@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"embed"
 	"encoding/json"
+	"errors"
 	"html/template"
 	"mime"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/mtauth/mtauth/pkg/auth"
 	"github.com/mtauth/mtauth/pkg/secret"
 )
 
@@ -183,17 +185,46 @@ type browserSignIn struct {
 	formPost bool
 	target   redirectTarget
 	targetOK bool
+	// magicToken is the posted token, kept on the screen shown again.
+	magicToken string
 }
 
 func readBrowserSignIn(r *http.Request, req *request, allowedHosts []string) browserSignIn {
 	var b browserSignIn
 	posted := req.params.Get("mtDataApiLoginMagicToken")
+	b.magicToken = posted
 	if c, err := r.Cookie(magicTokenCookie); err == nil && posted != "" {
 		b.magicOK = subtle.ConstantTimeCompare([]byte(c.Value), []byte(posted)) == 1
 	}
 	b.formPost = b.magicOK && r.Header.Get("X-Requested-With") != "XMLHttpRequest" && prefersHTML(r.Header.Get("Accept"))
 	b.target, b.targetOK = redirectFor(r, req, allowedHosts)
 	return b
+}
+
+// answered finishes a sign-in from the sign-in screen, reporting false
+// when the caller should answer with JSON instead. A success spends the
+// magic token; from a plain form post it redirects to the target with the
+// fragment (the app flow only to the API's own host), and a refusal shows
+// the screen again with the message.
+func (b browserSignIn) answered(w http.ResponseWriter, r *http.Request, err error, signIn auth.SignInRequest, fragment string) bool {
+	if err == nil && b.magicOK {
+		http.SetCookie(w, expiredCookie(r, magicTokenCookie, true))
+	}
+	if !b.formPost || !b.targetOK {
+		return false
+	}
+	switch {
+	case err == nil && (b.target.sameHost || fragment != "_login"):
+		http.Redirect(w, r, b.target.with(fragment), http.StatusSeeOther)
+		return true
+	case errors.Is(err, auth.ErrInvalidLogin):
+		writeSignInPage(w, http.StatusUnauthorized, b.target, signInPage{
+			ClientID: signIn.ClientID, MagicToken: b.magicToken, Username: strings.ToValidUTF8(signIn.Username, "\uFFFD"),
+			Remember: signIn.Remember, WebServicesPassword: signIn.Check == auth.WebServicesPassword, Error: "Invalid login.",
+		})
+		return true
+	}
+	return false
 }
 
 // prefersHTML reports whether an Accept header ranks text/html above

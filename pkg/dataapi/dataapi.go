@@ -164,38 +164,14 @@ func (a *API) authenticate(ctx context.Context, w http.ResponseWriter, r *http.R
 		Check: check, ClientID: id, Remember: flag(req.params, "remember"), ClientIP: clientIP(r),
 	}
 	browser := readBrowserSignIn(r, req, a.opts.RedirectHosts)
-	// A failed plain form post shows the screen again with the message.
-	showFailure := func(err error) bool {
-		if !browser.formPost || !browser.targetOK || !errors.Is(err, auth.ErrInvalidLogin) {
-			return false
-		}
-		writeSignInPage(w, http.StatusUnauthorized, browser.target, signInPage{
-			ClientID: id, MagicToken: req.params.Get("mtDataApiLoginMagicToken"), Username: strings.ToValidUTF8(signIn.Username, "\uFFFD"),
-			Remember: signIn.Remember, WebServicesPassword: check == auth.WebServicesPassword, Error: "Invalid login.",
-		})
-		return true
-	}
-
 	if req.params.Get("redirect_type") == "blog" {
 		token, err := a.svc.SignInForOneTimeToken(ctx, signIn)
-		switch {
-		case err != nil && showFailure(err):
-		case err == nil && browser.formPost && browser.targetOK:
-			http.SetCookie(w, expiredCookie(r, magicTokenCookie, true))
-			http.Redirect(w, r, browser.target.with("_ott_"+token), http.StatusSeeOther)
-		default:
-			if err == nil && browser.magicOK {
-				http.SetCookie(w, expiredCookie(r, magicTokenCookie, true))
-			}
+		if !browser.answered(w, r, err, signIn, "_ott_"+token) {
 			a.respond(ctx, w, req, err, func() any { return oneTimeTokenResponse{OneTimeToken: token} })
 		}
 		return
 	}
-
 	grant, err := a.svc.SignIn(ctx, signIn)
-	if err != nil && showFailure(err) {
-		return
-	}
 	answer := signInResponse{
 		AccessToken: grant.AccessToken, ExpiresIn: int64(grant.ExpiresIn.Seconds()),
 		Remember: grant.Remember, SessionID: grant.SessionID,
@@ -204,15 +180,14 @@ func (a *API) authenticate(ctx context.Context, w http.ResponseWriter, r *http.R
 		// The browser keeps the session in an HttpOnly cookie instead of
 		// script-readable JSON.
 		http.SetCookie(w, userCookie(r, id, signIn.Username, grant.SessionID, grant.Remember))
-		http.SetCookie(w, expiredCookie(r, magicTokenCookie, true))
 		answer.SessionID = ""
 		if browser.formPost && browser.targetOK && browser.target.sameHost {
 			http.SetCookie(w, accessTokenJSONCookie(r, answer))
-			http.Redirect(w, r, browser.target.with("_login"), http.StatusSeeOther)
-			return
 		}
 	}
-	a.respond(ctx, w, req, err, func() any { return answer })
+	if !browser.answered(w, r, err, signIn, "_login") {
+		a.respond(ctx, w, req, err, func() any { return answer })
+	}
 }
 
 // getToken serves POST /token. Credentials, in order: the access token
