@@ -33,17 +33,13 @@ type App struct {
 // New builds mtauth over a DynamoDB client. now is the clock.
 func New(settings config.Settings, api dynamo.API, now func() time.Time, log *slog.Logger) *App {
 	store := dynamo.New(api, settings.TableName)
-	lockout := settings.Lockout
 	svc := auth.New(store, auth.Policy{
 		Lifetimes: auth.Lifetimes{
 			AccessToken:       settings.AccessTokenTTL,
 			Session:           settings.SessionTimeout,
 			RememberedSession: settings.RememberedSessionTimeout,
 		},
-		Lockout: auth.Lockout{
-			UserLimit: lockout.UserLimit, UserInterval: lockout.UserInterval,
-			IPLimit: lockout.IPLimit, IPInterval: lockout.IPInterval, IPWhitelist: lockout.IPWhitelist,
-		},
+		Lockout: settings.Lockout,
 	}, now, log)
 	return &App{Settings: settings, Store: store, Service: svc, API: dataapi.New(svc, dataapi.Options{RedirectHosts: settings.RedirectHosts, CORS: settings.CORS}, log), Log: log}
 }

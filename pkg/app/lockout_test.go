@@ -77,7 +77,7 @@ func TestLockoutSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := config.Lockout{UserLimit: 6, UserInterval: 1800 * time.Second, IPLimit: 10, IPInterval: 1800 * time.Second}
+	want := auth.Lockout{UserLimit: 6, UserInterval: 1800 * time.Second, IPLimit: 10, IPInterval: 1800 * time.Second}
 	if fmt.Sprint(defaults.Lockout) != fmt.Sprint(want) {
 		t.Errorf("default lockout %+v, want %+v", defaults.Lockout, want)
 	}
@@ -90,7 +90,7 @@ func TestLockoutSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want = config.Lockout{UserLimit: 3, UserInterval: time.Minute, IPLimit: 0, IPInterval: 2 * time.Minute, IPWhitelist: []string{"192.168.", "10.0.0.0/8"}}
+	want = auth.Lockout{UserLimit: 3, UserInterval: time.Minute, IPLimit: 0, IPInterval: 2 * time.Minute, IPWhitelist: []string{"192.168.", "10.0.0.0/8"}}
 	if fmt.Sprint(s.Lockout) != fmt.Sprint(want) {
 		t.Errorf("lockout %+v, want %+v", s.Lockout, want)
 	}

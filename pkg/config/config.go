@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mtauth/mtauth/pkg/auth"
 )
 
 // Settings are the operator's choices. Names mirror Movable Type's
@@ -34,22 +36,14 @@ type Settings struct {
 	RedirectHosts []string
 	// CORS mirrors Movable Type's DataAPICORS* directives.
 	CORS CORS
-	// Lockout mirrors Movable Type's lockout directives, for every version.
-	Lockout Lockout
+	// Lockout mirrors Movable Type's lockout directives, for every version:
+	// MTAUTH_USER_LOCKOUT_LIMIT (UserLockoutLimit), MTAUTH_USER_LOCKOUT_INTERVAL
+	// (UserLockoutInterval), MTAUTH_IP_LOCKOUT_LIMIT (IPLockoutLimit),
+	// MTAUTH_IP_LOCKOUT_INTERVAL (IPLockoutInterval), and
+	// MTAUTH_LOCKOUT_IP_WHITELIST (LockoutIPWhitelist).
+	Lockout auth.Lockout
 	// LogLevel is the least severe level logged (MTAUTH_LOG_LEVEL).
 	LogLevel slog.Level
-}
-
-// Lockout holds the brute-force protection settings. A limit of 0 turns
-// that kind of lockout off.
-type Lockout struct {
-	UserLimit    int           // MTAUTH_USER_LOCKOUT_LIMIT (UserLockoutLimit)
-	UserInterval time.Duration // MTAUTH_USER_LOCKOUT_INTERVAL (UserLockoutInterval)
-	IPLimit      int           // MTAUTH_IP_LOCKOUT_LIMIT (IPLockoutLimit)
-	IPInterval   time.Duration // MTAUTH_IP_LOCKOUT_INTERVAL (IPLockoutInterval)
-	// IPWhitelist holds IP prefixes ("192.168.", as Movable Type's
-	// LockoutIPWhitelist) or CIDR blocks ("10.0.0.0/8") never locked out.
-	IPWhitelist []string // MTAUTH_LOCKOUT_IP_WHITELIST
 }
 
 // CORS holds the cross-origin settings. No allowed origin turns CORS off.
@@ -137,7 +131,7 @@ func FromEnv(getenv func(string) string) (Settings, error) {
 		SessionTimeout:           seconds("MTAUTH_USER_SESSION_TIMEOUT"),
 		RememberedSessionTimeout: seconds("MTAUTH_REMEMBERED_SESSION_TIMEOUT"),
 		RedirectHosts:            list(value("MTAUTH_REDIRECT_HOSTS")),
-		Lockout: Lockout{
+		Lockout: auth.Lockout{
 			UserLimit:    count("MTAUTH_USER_LOCKOUT_LIMIT"),
 			UserInterval: seconds("MTAUTH_USER_LOCKOUT_INTERVAL"),
 			IPLimit:      count("MTAUTH_IP_LOCKOUT_LIMIT"),

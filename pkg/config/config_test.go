@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mtauth/mtauth/pkg/auth"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -17,7 +19,7 @@ func TestDefaults(t *testing.T) {
 	want := Settings{
 		TableName: "mtauth", AccessTokenTTL: time.Hour, SessionTimeout: 4 * time.Hour, RememberedSessionTimeout: 365 * 24 * time.Hour,
 		CORS:    CORS{AllowMethods: "*", AllowHeaders: "X-MT-Authorization, X-Requested-With", ExposeHeaders: "X-MT-Next-Phase-URL"},
-		Lockout: Lockout{UserLimit: 6, UserInterval: 30 * time.Minute, IPLimit: 10, IPInterval: 30 * time.Minute},
+		Lockout: auth.Lockout{UserLimit: 6, UserInterval: 30 * time.Minute, IPLimit: 10, IPInterval: 30 * time.Minute},
 	}
 	if !reflect.DeepEqual(s, want) {
 		t.Fatalf("defaults = %+v, want %+v", s, want)
@@ -76,7 +78,7 @@ func TestLockoutSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Lockout{UserLimit: 0, UserInterval: 30 * time.Minute, IPLimit: 3, IPInterval: time.Minute, IPWhitelist: []string{"192.168.", "10.0.0.0/8"}}
+	want := auth.Lockout{UserLimit: 0, UserInterval: 30 * time.Minute, IPLimit: 3, IPInterval: time.Minute, IPWhitelist: []string{"192.168.", "10.0.0.0/8"}}
 	if !reflect.DeepEqual(s.Lockout, want) {
 		t.Fatalf("lockout = %+v, want %+v", s.Lockout, want)
 	}
