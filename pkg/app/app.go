@@ -11,8 +11,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/aws/aws-lambda-go/lambda"
-
 	"github.com/mtauth/mtauth/pkg/apigw"
 	"github.com/mtauth/mtauth/pkg/auth"
 	"github.com/mtauth/mtauth/pkg/config"
@@ -51,9 +49,9 @@ func NewLogger(w io.Writer, level slog.Level) *slog.Logger {
 	return slog.New(logctx.NewHandler(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})))
 }
 
-// LambdaFromEnv builds, once per cold start, the handler of a Lambda
+// lambdaFromEnv builds, once per cold start, the handler of a Lambda
 // function serving the given endpoints, from the environment.
-func LambdaFromEnv(ctx context.Context, serves ...dataapi.Endpoint) (apigw.LambdaHandler, error) {
+func lambdaFromEnv(ctx context.Context, serves ...dataapi.Endpoint) (apigw.LambdaHandler, error) {
 	settings, err := config.FromEnv(os.Getenv)
 	if err != nil {
 		return nil, err
@@ -64,16 +62,4 @@ func LambdaFromEnv(ctx context.Context, serves ...dataapi.Endpoint) (apigw.Lambd
 	}
 	a := New(settings, client, time.Now, NewLogger(os.Stderr, settings.LogLevel))
 	return apigw.Handler(a.API.Handler(serves...)), nil
-}
-
-// RunLambda is the whole of a function's main: build the handler once,
-// at cold start, then serve invocations with it. A bad setting stops the
-// function with the reason in its log.
-func RunLambda(serves ...dataapi.Endpoint) {
-	handler, err := LambdaFromEnv(context.Background(), serves...)
-	if err != nil {
-		slog.Error("cannot start", "error", err.Error())
-		os.Exit(1)
-	}
-	lambda.Start(handler)
 }

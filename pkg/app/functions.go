@@ -1,10 +1,13 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
 	"path"
+
+	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/mtauth/mtauth/pkg/dataapi"
 )
@@ -25,15 +28,22 @@ var Functions = map[string][]dataapi.Endpoint{
 	"catch_all": dataapi.Endpoints,
 }
 
-// RunFunction is the whole of functions/<name>/main.go: it serves the
-// endpoints Functions lists for the package name.
+// RunFunction is the whole of functions/<name>/main.go: it builds, once
+// at cold start, the handler of the endpoints Functions lists for the
+// package name, then serves invocations with it. An unknown name or a bad
+// setting stops the function with the reason in its log.
 func RunFunction(name string) {
 	serves, ok := Functions[name]
 	if !ok {
 		slog.Error("cannot start", "error", "pkg/app.Functions has no function "+name)
 		os.Exit(1)
 	}
-	RunLambda(serves...)
+	handler, err := lambdaFromEnv(context.Background(), serves...)
+	if err != nil {
+		slog.Error("cannot start", "function", name, "error", err.Error())
+		os.Exit(1)
+	}
+	lambda.Start(handler)
 }
 
 // Serves returns the endpoints of the function whose code is goPackage,
