@@ -127,7 +127,7 @@ func (a *API) authorize(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	id, idOK := clientID(req.params)
 	target, redirectOK := redirectFor(r, req, a.opts.RedirectHosts)
 	if !idOK || !redirectOK {
-		writeInvalidParameter(w)
+		writeMessagePage(w, http.StatusBadRequest, "Invalid parameter.")
 		return
 	}
 	magic := secret.New()
@@ -147,10 +147,6 @@ func writeSignInPage(w http.ResponseWriter, status int, target redirectTarget, p
 	origin := target.url.Scheme + "://" + target.url.Host
 	writeHTML(w, status, "signin.html", page, page.Nonce,
 		"form-action 'self' "+origin+"; connect-src 'self'")
-}
-
-func writeInvalidParameter(w http.ResponseWriter) {
-	writeMessagePage(w, http.StatusBadRequest, "Invalid parameter.")
 }
 
 // writeMessagePage answers with a page that only says message.

@@ -20,10 +20,19 @@ import (
 // so sign-in reads the user and both lockout counters in a single round
 // trip and a consistent snapshot.
 func (s *Store) GetUserAndCounters(ctx context.Context, username string, counterKeys []string) (storage.User, bool, []storage.Counter, error) {
-	// With no username, the user's slot reads a key that never exists.
-	gets := []types.TransactGetItem{{Get: &types.Get{TableName: &s.table, Key: key(userKey(username))}}}
+	var gets []types.TransactGetItem
+	if username != "" {
+		gets = append(gets, types.TransactGetItem{Get: &types.Get{TableName: &s.table, Key: key(userKey(username))}})
+	}
 	for _, k := range counterKeys {
 		gets = append(gets, types.TransactGetItem{Get: &types.Get{TableName: &s.table, Key: key(counterKey(k))}})
+	}
+	counters := make([]storage.Counter, len(counterKeys))
+	for i, k := range counterKeys {
+		counters[i] = storage.Counter{Key: k}
+	}
+	if len(gets) == 0 {
+		return storage.User{}, false, counters, nil
 	}
 	out, err := s.transactGet(ctx, gets)
 	if err != nil {
@@ -32,19 +41,23 @@ func (s *Store) GetUserAndCounters(ctx context.Context, username string, counter
 	if len(out.Responses) != len(gets) {
 		return storage.User{}, false, nil, fmt.Errorf("%w: TransactGetItems returned %d of %d items", storage.ErrUnavailable, len(out.Responses), len(gets))
 	}
+	responses := out.Responses
 	var user storage.User
-	found := len(out.Responses[0].Item) > 0
-	if found {
-		var item userItem
-		if err := attributevalue.UnmarshalMap(out.Responses[0].Item, &item); err != nil {
-			return storage.User{}, false, nil, fmt.Errorf("dynamo: decode user: %w", err)
+	found := false
+	if username != "" {
+		found = len(responses[0].Item) > 0
+		if found {
+			var item userItem
+			if err := attributevalue.UnmarshalMap(responses[0].Item, &item); err != nil {
+				return storage.User{}, false, nil, fmt.Errorf("dynamo: decode user: %w", err)
+			}
+			user = item.user()
 		}
-		user = item.user()
+		responses = responses[1:]
 	}
-	counters := make([]storage.Counter, len(counterKeys))
 	for i, k := range counterKeys {
 		var item counterItem
-		if err := attributevalue.UnmarshalMap(out.Responses[i+1].Item, &item); err != nil {
+		if err := attributevalue.UnmarshalMap(responses[i].Item, &item); err != nil {
 			return storage.User{}, false, nil, fmt.Errorf("dynamo: decode counter: %w", err)
 		}
 		counters[i] = item.counter(k)
