@@ -142,16 +142,11 @@ func (s *Service) SignInForOneTimeToken(ctx context.Context, req SignInRequest) 
 	if err != nil {
 		return "", err
 	}
-	for _, c := range failed {
-		if err := s.store.DeleteCounter(ctx, c.key); err != nil {
-			return "", s.unavailable(ctx, "reset failed sign-ins", err)
-		}
-	}
 	token := secret.New()
 	err = s.store.CreateOneTimeToken(ctx, storage.OneTimeToken{
 		IDHash: secret.Hash(token), Username: user.Username, ClientID: req.ClientID, Remember: req.Remember,
 		ExpiresAt: s.now().Add(OneTimeTokenTTL),
-	})
+	}, keys(failed)...)
 	if err != nil {
 		return "", s.unavailable(ctx, "create one-time token", err)
 	}

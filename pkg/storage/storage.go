@@ -178,9 +178,10 @@ type Store interface {
 	// presentedTokenHash (if any) is live. ErrPreconditionFailed otherwise.
 	DeleteSession(ctx context.Context, s Session, presentedTokenHash string, now time.Time) error
 
-	// CreateOneTimeToken stores a one-time token; ErrAlreadyExists if its
-	// hash is taken.
-	CreateOneTimeToken(ctx context.Context, t OneTimeToken) error
+	// CreateOneTimeToken stores a one-time token, and in the same step
+	// deletes the counters named in resetCounters; ErrAlreadyExists (and
+	// nothing changed) if its hash is taken.
+	CreateOneTimeToken(ctx context.Context, t OneTimeToken, resetCounters ...string) error
 	// GetOneTimeToken returns a live one-time token without spending it;
 	// ErrNotFound if missing, expired or already exchanged.
 	GetOneTimeToken(ctx context.Context, idHash string, now time.Time) (OneTimeToken, error)

@@ -134,11 +134,16 @@ func (s *Store) ListUsers(ctx context.Context) ([]storage.User, error) {
 // CreateSession implements storage.Store. The user must still be active
 // when the session is written, so a user disabled mid-sign-in gets nothing.
 func (s *Store) CreateSession(ctx context.Context, sess storage.Session, first storage.AccessToken, resetCounters ...string) error {
-	var resets []types.TransactWriteItem
-	for _, k := range resetCounters {
-		resets = append(resets, types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: key(counterKey(k))}})
+	return s.createSession(ctx, sess, first, s.deleteCounters(resetCounters)...)
+}
+
+// deleteCounters returns transaction items deleting the counters.
+func (s *Store) deleteCounters(keys []string) []types.TransactWriteItem {
+	items := make([]types.TransactWriteItem, len(keys))
+	for i, k := range keys {
+		items[i] = types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: key(counterKey(k))}}
 	}
-	return s.createSession(ctx, sess, first, resets...)
+	return items
 }
 
 // createSession writes a session and its first token, provided the user
@@ -266,8 +271,16 @@ func (s *Store) DeleteSession(ctx context.Context, sess storage.Session, present
 	return s.transact(ctx, items, storage.ErrPreconditionFailed, storage.ErrPreconditionFailed, storage.ErrPreconditionFailed)
 }
 
-// CreateOneTimeToken implements storage.Store.
-func (s *Store) CreateOneTimeToken(ctx context.Context, t storage.OneTimeToken) error {
+// CreateOneTimeToken implements storage.Store: a single PutItem, or with
+// counters to reset, one transaction putting the token and deleting them.
+func (s *Store) CreateOneTimeToken(ctx context.Context, t storage.OneTimeToken, resetCounters ...string) error {
+	if len(resetCounters) > 0 {
+		put, err := s.putNew(newOneTimeItem(t))
+		if err != nil {
+			return err
+		}
+		return s.transact(ctx, append([]types.TransactWriteItem{put}, s.deleteCounters(resetCounters)...), storage.ErrAlreadyExists)
+	}
 	item, err := attributevalue.MarshalMap(newOneTimeItem(t))
 	if err != nil {
 		return fmt.Errorf("dynamo: encode one-time token: %w", err)

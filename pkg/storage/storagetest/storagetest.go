@@ -1082,6 +1082,8 @@ func oneTimeTests() []test {
 		{"Expiry", testOneTimeExpiry},
 		{"ExchangeForInactiveUser", testOneTimeInactiveUser},
 		{"ExchangeWithTakenSessionHash", testOneTimeTakenSession},
+		{"CreateResetsCounters", testOneTimeResetsCounters},
+		{"RefusedCreateKeepsCounters", testOneTimeRefusedKeepsCounters},
 	}
 }
 
@@ -1180,6 +1182,30 @@ func testOneTimeExpiry(t *testing.T, s storage.Store) {
 			wantErr(t, exchangeErr, storage.ErrPreconditionFailed, "exchange, expired")
 		}
 	}
+}
+
+func testOneTimeResetsCounters(t *testing.T, s storage.Store) {
+	keys := []string{"user:alice", "ip:192.0.2.1"}
+	for _, k := range keys {
+		count(t, s, k, soon)
+	}
+	ott := newOneTime("alice")
+	mustNot(t, s.CreateOneTimeToken(t.Context(), ott, keys[0], "never-counted"), "CreateOneTimeToken resetting counters")
+	got, err := s.GetOneTimeToken(t.Context(), ott.IDHash, soon)
+	mustNot(t, err, "GetOneTimeToken")
+	checkOneTime(t, "GetOneTimeToken", got, ott)
+	checkCounts(t, s, "after CreateOneTimeToken resetting one of them", keys, []int{0, 1})
+}
+
+func testOneTimeRefusedKeepsCounters(t *testing.T, s storage.Store) {
+	orig := newOneTime("alice")
+	mustNot(t, s.CreateOneTimeToken(t.Context(), orig), "CreateOneTimeToken")
+	count(t, s, "user:alice", soon)
+	dup := newOneTime("alice")
+	dup.IDHash = orig.IDHash
+	wantErr(t, s.CreateOneTimeToken(t.Context(), dup, "user:alice"), storage.ErrAlreadyExists,
+		"CreateOneTimeToken of a taken hash, resetting a counter")
+	checkCounts(t, s, "after the refused CreateOneTimeToken", []string{"user:alice"}, []int{1})
 }
 
 // testOneTimeInactiveUser: an exchange for a user disabled meanwhile is
