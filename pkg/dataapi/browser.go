@@ -167,7 +167,9 @@ func writeHTML(w http.ResponseWriter, status int, name string, data any, nonce, 
 		"'; base-uri 'none'; frame-ancestors 'none'; "+extraCSP)
 	h.Set("Referrer-Policy", "no-referrer")
 	w.WriteHeader(status)
-	_, _ = w.Write(body.Bytes())
+	// Pages echo what a client sent (the username); invalid UTF-8 there
+	// would make the page binary, and API Gateway would pass it on base64.
+	_, _ = w.Write(bytes.ToValidUTF8(body.Bytes(), []byte("\uFFFD")))
 }
 
 // browserSignIn is what a sign-in post says about the browser flow.
@@ -215,7 +217,7 @@ func (b browserSignIn) answered(w http.ResponseWriter, r *http.Request, err erro
 		return true
 	case errors.Is(err, auth.ErrInvalidLogin):
 		writeSignInPage(w, http.StatusUnauthorized, b.target, signInPage{
-			ClientID: signIn.ClientID, MagicToken: b.magicToken, Username: strings.ToValidUTF8(signIn.Username, "\uFFFD"),
+			ClientID: signIn.ClientID, MagicToken: b.magicToken, Username: signIn.Username,
 			Remember: signIn.Remember, WebServicesPassword: signIn.Check == auth.WebServicesPassword, Error: "Invalid login.",
 		})
 		return true

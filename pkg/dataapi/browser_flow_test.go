@@ -1034,3 +1034,15 @@ func headersEqual(got, want http.Header) bool {
 	}
 	return true
 }
+
+// TestScreenAgainStaysText: a refused plain post shows the screen again
+// with the username typed; invalid UTF-8 there must not turn the page into
+// a binary (base64) answer, which API Gateway would pass on as base64.
+func TestScreenAgainStaysText(t *testing.T) {
+	e, _ := newBrowserEnv(t, nil)
+	v := e.newVisitor()
+	a := v.do(t, plainPost(4, typeInto(t, v.open(t, 4, "app", appPage), "mel\xffody", "wrong", false)))
+	if a.status != http.StatusUnauthorized || !strings.Contains(a.body, "Invalid login.") || !strings.Contains(a.body, "mel\uFFFDody") {
+		t.Errorf("got %d, want 401 and the screen again with the username's bad byte replaced:\n%s", a.status, a.body)
+	}
+}
